@@ -1,0 +1,70 @@
+//! The command line: a thin front end that parses arguments and prints what the engine returns.
+
+mod forward;
+mod inspect;
+mod weights;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "skiplane",
+    version,
+    about = "Transfer learning with residual and dense networks"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parameters, FLOPs, output shapes and training memory of an architecture, per stage.
+    Inspect(inspect::InspectArgs),
+    /// Inspect, fetch and import pretrained weight files.
+    #[command(subcommand)]
+    Weights(weights::WeightsCommand),
+    /// Run a network on an input tensor and write its features and logits (parity checks).
+    Forward(forward::ForwardArgs),
+}
+
+/// Runs a parsed command line; errors are printed by `main` with their causes.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Weights(command)) => weights::run(command),
+        Some(Command::Forward(args)) => forward::run(args),
+        None => {
+            // The desktop app is the next milestone (see the README); until then say so plainly.
+            use clap::CommandFactory;
+            println!(
+                "Skiplane's desktop window is not built yet; the engine is usable from these commands:\n"
+            );
+            Cli::command().print_help()?;
+            Ok(())
+        }
+    }
+}
+
+/// Thousands separators for counts people read.
+pub(crate) fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes as MiB/GiB.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib >= 1024.0 {
+        format!("{:.2} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.1} MiB")
+    }
+}
