@@ -157,11 +157,12 @@ pub fn select_device() -> Result<SelectedDevice, BackendError> {
                 d
             }
             None => {
-                let software: Vec<String> = list_adapters()
+                let mut software: Vec<String> = list_adapters()
                     .into_iter()
                     .filter(Adapter::is_software)
-                    .map(|a| a.name)
+                    .map(|a| format!("{} on {}", a.name, a.api))
                     .collect();
+                software.dedup();
                 let reason = if software.is_empty() {
                     "no GPU adapter found".to_string()
                 } else {

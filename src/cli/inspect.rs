@@ -112,7 +112,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         plan.gflops()
     );
     println!(
-        "\nestimated training memory (full fine-tune, {:?}): {} = weights {} + gradients {} + optimizer {} + activations {}",
+        "\nestimated training memory (full fine-tune, {}): {} = weights {} + gradients {} + optimizer {} + activations {}",
         optimizer,
         human_bytes(memory.total_bytes),
         human_bytes(memory.weights_bytes),

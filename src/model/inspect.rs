@@ -47,6 +47,15 @@ pub enum OptimizerKind {
     Adam,
 }
 
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OptimizerKind::SgdMomentum => "SGD with momentum",
+            OptimizerKind::Adam => "Adam",
+        })
+    }
+}
+
 /// Estimated training memory for a batch, in bytes (float32 everywhere).
 #[derive(Debug, Clone, Serialize)]
 pub struct MemoryEstimate {

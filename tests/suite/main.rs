@@ -5,3 +5,4 @@ mod common;
 mod fetch;
 mod parity;
 mod presets;
+mod transfer;
