@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod backend;
+pub mod data;
 pub mod cli;
 pub mod model;
 pub mod tensor_io;

@@ -1,5 +1,7 @@
 //! The command line: a thin front end that parses arguments and prints what the engine returns.
 
+mod bench;
+mod data;
 mod forward;
 mod inspect;
 mod weights;
@@ -24,6 +26,12 @@ pub enum Command {
     /// Inspect, fetch and import pretrained weight files.
     #[command(subcommand)]
     Weights(weights::WeightsCommand),
+    /// Check dataset folders and split them.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Measure speed (figures printed, nothing asserted).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Run a network on an input tensor and write its features and logits (parity checks).
     Forward(forward::ForwardArgs),
 }
@@ -34,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Weights(command)) => weights::run(command),
         Some(Command::Forward(args)) => forward::run(args),
+        Some(Command::Data(command)) => data::run(command),
+        Some(Command::Bench(command)) => bench::run(command),
         None => {
             // The desktop app is the next milestone (see the README); until then say so plainly.
             use clap::CommandFactory;

@@ -2,7 +2,9 @@
 
 mod cli;
 mod common;
+mod data;
 mod fetch;
 mod parity;
+mod preprocess;
 mod presets;
 mod transfer;

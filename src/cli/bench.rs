@@ -1,0 +1,140 @@
+//! `skiplane bench data`: images per second for scanning and for decode + resize + normalise, on
+//! one core and on all, over a real folder and a synthetic one of 2,000 photos.
+
+use crate::data::folder::{ScanDepth, scan_folder};
+use crate::data::loader::{ImageCache, Sample, Transform, batch_indices, load_batch};
+use crate::data::preprocess::EvalTransform;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Data pipeline throughput.
+    Data(DataBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DataBenchArgs {
+    /// A dataset folder to measure (default: the bundled sample, datasets/gcompris4).
+    pub dir: Option<PathBuf>,
+    /// Also measure a synthetic folder of this many JPEG photos (0 = skip).
+    #[arg(long, default_value_t = 2000)]
+    pub synthetic: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Data(args) => data(args),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Figures {
+    dataset: String,
+    images: usize,
+    threads: usize,
+    scan_images_per_s: f64,
+    preprocess_images_per_s: f64,
+    cached_epoch_images_per_s: f64,
+}
+
+fn data(args: DataBenchArgs) -> anyhow::Result<()> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4"));
+    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut threads = vec![1];
+    if all > 1 {
+        threads.push(all);
+    }
+    let mut figures = Vec::new();
+    for &n in &threads {
+        figures.push(measure(&dir, n)?);
+    }
+    if args.synthetic > 0 {
+        let synthetic = tempfile::tempdir()?;
+        write_synthetic_folder(&dir, synthetic.path(), args.synthetic)?;
+        for &n in &threads {
+            let mut f = measure(synthetic.path(), n)?;
+            f.dataset = format!("synthetic ({} photos made from {})", args.synthetic, dir.display());
+            figures.push(f);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+        return Ok(());
+    }
+    println!("{:<58} {:>7} {:>8} {:>12} {:>14} {:>14}", "dataset", "images", "threads", "scan img/s", "decode+prep/s", "cached img/s");
+    for f in figures {
+        println!(
+            "{:<58} {:>7} {:>8} {:>12.0} {:>14.1} {:>14.0}",
+            f.dataset, f.images, f.threads, f.scan_images_per_s, f.preprocess_images_per_s, f.cached_epoch_images_per_s
+        );
+    }
+    println!("(decode+prep: decode, resize 256, center-crop 224, normalise; cached: the same from the in-memory cache)");
+    Ok(())
+}
+
+fn measure(dir: &Path, threads: usize) -> anyhow::Result<Figures> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    pool.install(|| {
+        let started = Instant::now();
+        let scanned = scan_folder(dir, ScanDepth::Headers)?;
+        let scan_secs = started.elapsed().as_secs_f64();
+        let samples: Vec<Sample> = scanned
+            .classes
+            .iter()
+            .enumerate()
+            .flat_map(|(label, c)| c.images.iter().map(move |p| Sample { path: dir.join(p), label }))
+            .collect();
+        let n = samples.len();
+        let transform = Transform::Eval(EvalTransform::default());
+        let cache = ImageCache::new(4 << 30);
+        let mut epoch_secs = [0.0; 2];
+        for secs in epoch_secs.iter_mut() {
+            let started = Instant::now();
+            for indices in batch_indices(n, 32, None) {
+                let batch = load_batch(&samples, &indices, &transform, &cache, 0);
+                std::hint::black_box(&batch.images);
+            }
+            *secs = started.elapsed().as_secs_f64();
+        }
+        Ok(Figures {
+            dataset: dir.display().to_string(),
+            images: n,
+            threads,
+            scan_images_per_s: n as f64 / scan_secs,
+            preprocess_images_per_s: n as f64 / epoch_secs[0],
+            cached_epoch_images_per_s: n as f64 / epoch_secs[1],
+        })
+    })
+}
+
+/// Writes `count` JPEGs, two classes, made from the photos in `source` with varied crops so no
+/// two files are the same.
+fn write_synthetic_folder(source: &Path, dest: &Path, count: usize) -> anyhow::Result<()> {
+    let scanned = scan_folder(source, ScanDepth::Headers)?;
+    let photos: Vec<PathBuf> = scanned.classes.iter().flat_map(|c| c.images.iter().map(|p| source.join(p))).collect();
+    anyhow::ensure!(!photos.is_empty(), "{}: no photos to make a synthetic folder from", source.display());
+    let decoded: Vec<image::RgbImage> = photos
+        .iter()
+        .take(16)
+        .map(|p| crate::data::decode::decode_file(p).with_context(|| format!("{}", p.display())))
+        .collect::<Result<_, _>>()?;
+    for class in ["a", "b"] {
+        std::fs::create_dir_all(dest.join(class))?;
+    }
+    use rayon::prelude::*;
+    (0..count).into_par_iter().try_for_each(|i| -> anyhow::Result<()> {
+        let base = &decoded[i % decoded.len()];
+        let (w, h) = base.dimensions();
+        let shift = (i / decoded.len()) as u32 % (w / 4).max(1);
+        let crop = image::imageops::crop_imm(base, shift, 0, w - shift, h).to_image();
+        let path = dest.join(if i % 2 == 0 { "a" } else { "b" }).join(format!("photo{i:05}.jpg"));
+        crop.save_with_format(&path, image::ImageFormat::Jpeg).with_context(|| format!("{}", path.display()))?;
+        Ok(())
+    })
+}

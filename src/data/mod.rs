@@ -1,0 +1,9 @@
+//! Photos in, tensors out: reading class folders, decoding every format a user may have,
+//! torchvision-exact preprocessing, augmentation, splits and manifests.
+
+pub mod augment;
+pub mod decode;
+pub mod folder;
+pub mod loader;
+pub mod preprocess;
+pub mod split;
