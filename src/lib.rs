@@ -3,8 +3,8 @@
 
 pub mod atomic;
 pub mod backend;
-pub mod data;
 pub mod cli;
+pub mod data;
 pub mod model;
 pub mod tensor_io;
 pub mod weights;

@@ -44,8 +44,12 @@ struct Figures {
 }
 
 fn data(args: DataBenchArgs) -> anyhow::Result<()> {
-    let dir = args.dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4"));
-    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let dir = args
+        .dir
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4"));
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut threads = vec![1];
     if all > 1 {
         threads.push(all);
@@ -59,7 +63,11 @@ fn data(args: DataBenchArgs) -> anyhow::Result<()> {
         write_synthetic_folder(&dir, synthetic.path(), args.synthetic)?;
         for &n in &threads {
             let mut f = measure(synthetic.path(), n)?;
-            f.dataset = format!("synthetic ({} photos made from {})", args.synthetic, dir.display());
+            f.dataset = format!(
+                "synthetic ({} photos made from {})",
+                args.synthetic,
+                dir.display()
+            );
             figures.push(f);
         }
     }
@@ -67,19 +75,31 @@ fn data(args: DataBenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&figures)?);
         return Ok(());
     }
-    println!("{:<58} {:>7} {:>8} {:>12} {:>14} {:>14}", "dataset", "images", "threads", "scan img/s", "decode+prep/s", "cached img/s");
+    println!(
+        "{:<58} {:>7} {:>8} {:>12} {:>14} {:>14}",
+        "dataset", "images", "threads", "scan img/s", "decode+prep/s", "cached img/s"
+    );
     for f in figures {
         println!(
             "{:<58} {:>7} {:>8} {:>12.0} {:>14.1} {:>14.0}",
-            f.dataset, f.images, f.threads, f.scan_images_per_s, f.preprocess_images_per_s, f.cached_epoch_images_per_s
+            f.dataset,
+            f.images,
+            f.threads,
+            f.scan_images_per_s,
+            f.preprocess_images_per_s,
+            f.cached_epoch_images_per_s
         );
     }
-    println!("(decode+prep: decode, resize 256, center-crop 224, normalise; cached: the same from the in-memory cache)");
+    println!(
+        "(decode+prep: decode, resize 256, center-crop 224, normalise; cached: the same from the in-memory cache)"
+    );
     Ok(())
 }
 
 fn measure(dir: &Path, threads: usize) -> anyhow::Result<Figures> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     pool.install(|| {
         let started = Instant::now();
         let scanned = scan_folder(dir, ScanDepth::Headers)?;
@@ -88,7 +108,12 @@ fn measure(dir: &Path, threads: usize) -> anyhow::Result<Figures> {
             .classes
             .iter()
             .enumerate()
-            .flat_map(|(label, c)| c.images.iter().map(move |p| Sample { path: dir.join(p), label }))
+            .flat_map(|(label, c)| {
+                c.images.iter().map(move |p| Sample {
+                    path: dir.join(p),
+                    label,
+                })
+            })
             .collect();
         let n = samples.len();
         let transform = Transform::Eval(EvalTransform::default());
@@ -117,8 +142,16 @@ fn measure(dir: &Path, threads: usize) -> anyhow::Result<Figures> {
 /// two files are the same.
 fn write_synthetic_folder(source: &Path, dest: &Path, count: usize) -> anyhow::Result<()> {
     let scanned = scan_folder(source, ScanDepth::Headers)?;
-    let photos: Vec<PathBuf> = scanned.classes.iter().flat_map(|c| c.images.iter().map(|p| source.join(p))).collect();
-    anyhow::ensure!(!photos.is_empty(), "{}: no photos to make a synthetic folder from", source.display());
+    let photos: Vec<PathBuf> = scanned
+        .classes
+        .iter()
+        .flat_map(|c| c.images.iter().map(|p| source.join(p)))
+        .collect();
+    anyhow::ensure!(
+        !photos.is_empty(),
+        "{}: no photos to make a synthetic folder from",
+        source.display()
+    );
     let decoded: Vec<image::RgbImage> = photos
         .iter()
         .take(16)
@@ -128,13 +161,18 @@ fn write_synthetic_folder(source: &Path, dest: &Path, count: usize) -> anyhow::R
         std::fs::create_dir_all(dest.join(class))?;
     }
     use rayon::prelude::*;
-    (0..count).into_par_iter().try_for_each(|i| -> anyhow::Result<()> {
-        let base = &decoded[i % decoded.len()];
-        let (w, h) = base.dimensions();
-        let shift = (i / decoded.len()) as u32 % (w / 4).max(1);
-        let crop = image::imageops::crop_imm(base, shift, 0, w - shift, h).to_image();
-        let path = dest.join(if i % 2 == 0 { "a" } else { "b" }).join(format!("photo{i:05}.jpg"));
-        crop.save_with_format(&path, image::ImageFormat::Jpeg).with_context(|| format!("{}", path.display()))?;
-        Ok(())
-    })
+    (0..count)
+        .into_par_iter()
+        .try_for_each(|i| -> anyhow::Result<()> {
+            let base = &decoded[i % decoded.len()];
+            let (w, h) = base.dimensions();
+            let shift = (i / decoded.len()) as u32 % (w / 4).max(1);
+            let crop = image::imageops::crop_imm(base, shift, 0, w - shift, h).to_image();
+            let path = dest
+                .join(if i % 2 == 0 { "a" } else { "b" })
+                .join(format!("photo{i:05}.jpg"));
+            crop.save_with_format(&path, image::ImageFormat::Jpeg)
+                .with_context(|| format!("{}", path.display()))?;
+            Ok(())
+        })
 }

@@ -46,7 +46,11 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
-    let depth = if args.quick { ScanDepth::Headers } else { ScanDepth::Full };
+    let depth = if args.quick {
+        ScanDepth::Headers
+    } else {
+        ScanDepth::Full
+    };
     let scanned = scan_folder(&args.dir, depth)?;
     if args.json {
         let out = serde_json::json!({
@@ -55,7 +59,12 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("{}: {} images in {} classes", args.dir.display(), scanned.image_count(), scanned.classes.len());
+        println!(
+            "{}: {} images in {} classes",
+            args.dir.display(),
+            scanned.image_count(),
+            scanned.classes.len()
+        );
         for class in &scanned.classes {
             println!("  {:<24} {:>6}", class.name, class.images.len());
         }
@@ -67,7 +76,10 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         }
     }
     if !scanned.is_trainable() {
-        bail!("{}: needs at least two class folders with images to train on", args.dir.display());
+        bail!(
+            "{}: needs at least two class folders with images to train on",
+            args.dir.display()
+        );
     }
     Ok(())
 }
@@ -87,7 +99,11 @@ fn split(args: SplitArgs) -> anyhow::Result<()> {
     }
     manifest.record_hashes(&args.dir)?;
     manifest.save(&args.out)?;
-    let validation = manifest.entries.iter().filter(|e| e.subset == Some(crate::data::split::Subset::Validation)).count();
+    let validation = manifest
+        .entries
+        .iter()
+        .filter(|e| e.subset == Some(crate::data::split::Subset::Validation))
+        .count();
     println!(
         "{}: {} training and {validation} validation images in {} classes",
         args.out.display(),

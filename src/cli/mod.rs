@@ -4,6 +4,7 @@ mod bench;
 mod data;
 mod forward;
 mod inspect;
+mod label;
 mod weights;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ pub enum Command {
     /// Check dataset folders and split them.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Label a folder of loose photos and sort them into class folders.
+    #[command(subcommand)]
+    Label(label::LabelCommand),
     /// Measure speed (figures printed, nothing asserted).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -44,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Forward(args)) => forward::run(args),
         Some(Command::Data(command)) => data::run(command),
         Some(Command::Bench(command)) => bench::run(command),
+        Some(Command::Label(command)) => label::run(command),
         None => {
             // The desktop app is the next milestone (see the README); until then say so plainly.
             use clap::CommandFactory;

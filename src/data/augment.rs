@@ -52,7 +52,9 @@ pub type CropBox = (u32, u32, u32, u32);
 /// The generator for one sample of one epoch.
 pub fn sample_rng(seed: u64, epoch: u64, index: u64) -> ChaCha8Rng {
     // SplitMix64 over the three numbers, so neighbouring samples get unrelated streams.
-    let mut x = seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let mut x = seed
+        ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     ChaCha8Rng::seed_from_u64(x ^ (x >> 31))
@@ -92,9 +94,15 @@ impl Augmentation {
         }
         let in_ratio = width as f64 / height as f64;
         let (w, h) = if in_ratio < self.ratio.0 {
-            (width, ((width as f64 / self.ratio.0).round() as u32).clamp(1, height))
+            (
+                width,
+                ((width as f64 / self.ratio.0).round() as u32).clamp(1, height),
+            )
         } else if in_ratio > self.ratio.1 {
-            (((height as f64 * self.ratio.1).round() as u32).clamp(1, width), height)
+            (
+                ((height as f64 * self.ratio.1).round() as u32).clamp(1, width),
+                height,
+            )
         } else {
             (width, height)
         };
@@ -104,9 +112,16 @@ impl Augmentation {
     /// Brightness, contrast and saturation in a random order, as `ColorJitter` does.
     fn jitter_colours(&self, image: &mut RgbImage, rng: &mut impl Rng) {
         let mut ops: Vec<(u8, f32)> = Vec::new();
-        for (op, strength) in [(0u8, self.brightness), (1, self.contrast), (2, self.saturation)] {
+        for (op, strength) in [
+            (0u8, self.brightness),
+            (1, self.contrast),
+            (2, self.saturation),
+        ] {
             if strength > 0.0 {
-                ops.push((op, rng.random_range((1.0 - strength).max(0.0)..=1.0 + strength)));
+                ops.push((
+                    op,
+                    rng.random_range((1.0 - strength).max(0.0)..=1.0 + strength),
+                ));
             }
         }
         // A random permutation of the enabled operations.
@@ -118,7 +133,8 @@ impl Augmentation {
             match op {
                 0 => blend_each(image, factor, |_| [0.0; 3]),
                 1 => {
-                    let mean = image.pixels().map(|p| luma(p.0)).sum::<f32>() / (image.width() * image.height()).max(1) as f32;
+                    let mean = image.pixels().map(|p| luma(p.0)).sum::<f32>()
+                        / (image.width() * image.height()).max(1) as f32;
                     blend_each(image, factor, |_| [mean; 3]);
                 }
                 _ => blend_each(image, factor, |p| [luma(p); 3]),
@@ -137,15 +153,22 @@ fn blend_each(image: &mut RgbImage, factor: f32, other: impl Fn([u8; 3]) -> [f32
     for pixel in image.pixels_mut() {
         let o = other(pixel.0);
         for c in 0..3 {
-            pixel[c] = (factor * pixel[c] as f32 + (1.0 - factor) * o[c]).round().clamp(0.0, 255.0) as u8;
+            pixel[c] = (factor * pixel[c] as f32 + (1.0 - factor) * o[c])
+                .round()
+                .clamp(0.0, 255.0) as u8;
         }
     }
 }
 
 /// Crops a box and resizes it to `size`x`size` with the antialiased bilinear filter, in one pass.
 pub fn crop_and_resize(image: &RgbImage, (left, top, w, h): CropBox, size: u32) -> RgbImage {
-    let src = Image::from_vec_u8(image.width(), image.height(), image.as_raw().clone(), PixelType::U8x3)
-        .expect("buffer matches its dimensions");
+    let src = Image::from_vec_u8(
+        image.width(),
+        image.height(),
+        image.as_raw().clone(),
+        PixelType::U8x3,
+    )
+    .expect("buffer matches its dimensions");
     let mut dst = Image::new(size, size, PixelType::U8x3);
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
@@ -174,8 +197,10 @@ pub fn rotate_about_center(image: &RgbImage, degrees: f32) -> RgbImage {
         let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
         let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
         for c in 0..3 {
-            let top = image.get_pixel(x0, y0)[c] as f32 * (1.0 - fx) + image.get_pixel(x1, y0)[c] as f32 * fx;
-            let bottom = image.get_pixel(x0, y1)[c] as f32 * (1.0 - fx) + image.get_pixel(x1, y1)[c] as f32 * fx;
+            let top = image.get_pixel(x0, y0)[c] as f32 * (1.0 - fx)
+                + image.get_pixel(x1, y0)[c] as f32 * fx;
+            let bottom = image.get_pixel(x0, y1)[c] as f32 * (1.0 - fx)
+                + image.get_pixel(x1, y1)[c] as f32 * fx;
             pixel[c] = (top * (1.0 - fy) + bottom * fy).round() as u8;
         }
     }
@@ -188,8 +213,13 @@ mod tests {
 
     #[test]
     fn the_same_seed_epoch_and_index_give_the_same_augmentation() {
-        let image = RgbImage::from_fn(120, 90, |x, y| image::Rgb([(x * 2) as u8, (y * 2) as u8, ((x + y) % 256) as u8]));
-        let aug = Augmentation { size: 32, ..Augmentation::default() };
+        let image = RgbImage::from_fn(120, 90, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 2) as u8, ((x + y) % 256) as u8])
+        });
+        let aug = Augmentation {
+            size: 32,
+            ..Augmentation::default()
+        };
         let a = aug.apply(&image, &mut sample_rng(7, 3, 11));
         let b = aug.apply(&image, &mut sample_rng(7, 3, 11));
         let c = aug.apply(&image, &mut sample_rng(7, 4, 11));
@@ -216,6 +246,10 @@ mod tests {
         let image = RgbImage::from_fn(9, 7, |x, y| image::Rgb([x as u8 * 20, y as u8 * 30, 5]));
         assert_eq!(rotate_about_center(&image, 0.0), image);
         let rotated = rotate_about_center(&image, 90.0);
-        assert_eq!(rotated.get_pixel(4, 3), image.get_pixel(4, 3), "the center stays put");
+        assert_eq!(
+            rotated.get_pixel(4, 3),
+            image.get_pixel(4, 3),
+            "the center stays put"
+        );
     }
 }

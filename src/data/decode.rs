@@ -87,7 +87,9 @@ fn check_complete(format: ImageFormat, bytes: &[u8]) -> Result<(), SkipReason> {
     if complete {
         Ok(())
     } else {
-        Err(SkipReason::Corrupt("the file ends early (no end-of-image marker)".into()))
+        Err(SkipReason::Corrupt(
+            "the file ends early (no end-of-image marker)".into(),
+        ))
     }
 }
 
@@ -134,7 +136,9 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<RgbImage, SkipReason> {
         let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
         reader.limits(limits());
         let mut decoder = reader.into_decoder().map_err(image_reason)?;
-        let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+        let orientation = decoder
+            .orientation()
+            .unwrap_or(image::metadata::Orientation::NoTransforms);
         let mut image = DynamicImage::from_decoder(decoder).map_err(image_reason)?;
         image.apply_orientation(orientation);
         Ok(image)

@@ -101,7 +101,14 @@ pub fn scan_folder(root: &Path, depth: ScanDepth) -> Result<ScannedFolder, ScanE
     let mut candidates: Vec<(usize, PathBuf)> = Vec::new();
     for (index, class) in class_dirs.iter().enumerate() {
         let mut visited = HashSet::new();
-        collect_files(root, Path::new(class), &mut visited, &mut candidates, &mut skipped, index);
+        collect_files(
+            root,
+            Path::new(class),
+            &mut visited,
+            &mut candidates,
+            &mut skipped,
+            index,
+        );
     }
 
     // Checking files is the slow part: do it on every core.
@@ -199,7 +206,9 @@ fn collect_files(
             continue;
         }
         match std::fs::metadata(root.join(&relative)) {
-            Ok(meta) if meta.is_dir() => collect_files(root, &relative, visited, files, skipped, class),
+            Ok(meta) if meta.is_dir() => {
+                collect_files(root, &relative, visited, files, skipped, class)
+            }
             Ok(_) => files.push((class, relative)),
             Err(e) => skipped.push(Skipped {
                 path: relative,

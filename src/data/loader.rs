@@ -25,7 +25,10 @@ pub enum Transform {
     /// Deterministic resize + center crop.
     Eval(EvalTransform),
     /// Random augmentation, seeded per (seed, epoch, sample).
-    Train { augmentation: Augmentation, seed: u64 },
+    Train {
+        augmentation: Augmentation,
+        seed: u64,
+    },
 }
 
 impl Transform {
@@ -119,7 +122,13 @@ impl ImageCache {
 
     fn get_or_load(&self, path: &PathBuf, key: CacheKey) -> Result<Arc<RgbImage>, SkipReason> {
         let id = (path.clone(), key);
-        if let Some(image) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).images.get(&id) {
+        if let Some(image) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .images
+            .get(&id)
+        {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(image.clone());
         }
@@ -133,7 +142,9 @@ impl ImageCache {
                 inner.bytes += bytes;
             }
             while inner.bytes > self.capacity_bytes {
-                let Some(oldest) = inner.order.pop_front() else { break };
+                let Some(oldest) = inner.order.pop_front() else {
+                    break;
+                };
                 if let Some(evicted) = inner.images.remove(&oldest) {
                     inner.bytes -= evicted.as_raw().len() as u64;
                 }
@@ -166,17 +177,27 @@ impl Batch {
 }
 
 /// Prepares the samples at `indices` in parallel on the current rayon pool.
-pub fn load_batch(samples: &[Sample], indices: &[usize], transform: &Transform, cache: &ImageCache, epoch: u64) -> Batch {
+pub fn load_batch(
+    samples: &[Sample],
+    indices: &[usize],
+    transform: &Transform,
+    cache: &ImageCache,
+    epoch: u64,
+) -> Batch {
     use rayon::prelude::*;
     let key = transform.cache_key();
     let prepared: Vec<(usize, Result<Vec<f32>, SkipReason>)> = indices
         .par_iter()
         .map(|&i| {
             let sample = &samples[i];
-            let result = cache.get_or_load(&sample.path, key).map(|image| match transform {
-                Transform::Eval(t) => t.crop_and_normalize(&image),
-                Transform::Train { augmentation, seed } => augmentation.apply(&image, &mut sample_rng(*seed, epoch, i as u64)),
-            });
+            let result = cache
+                .get_or_load(&sample.path, key)
+                .map(|image| match transform {
+                    Transform::Eval(t) => t.crop_and_normalize(&image),
+                    Transform::Train { augmentation, seed } => {
+                        augmentation.apply(&image, &mut sample_rng(*seed, epoch, i as u64))
+                    }
+                });
             (i, result)
         })
         .collect();
@@ -212,14 +233,16 @@ pub fn prefetch_batches(
     ahead: usize,
 ) -> Receiver<Batch> {
     let (sender, receiver) = sync_channel(ahead.max(1));
-    let spawned = std::thread::Builder::new().name("skiplane-data".into()).spawn(move || {
-        for indices in batches {
-            let batch = load_batch(&samples, &indices, &transform, &cache, epoch);
-            if sender.send(batch).is_err() {
-                return; // the consumer is gone
+    let spawned = std::thread::Builder::new()
+        .name("skiplane-data".into())
+        .spawn(move || {
+            for indices in batches {
+                let batch = load_batch(&samples, &indices, &transform, &cache, epoch);
+                if sender.send(batch).is_err() {
+                    return; // the consumer is gone
+                }
             }
-        }
-    });
+        });
     if let Err(e) = spawned {
         log::error!("could not start the data thread: {e}");
     }
@@ -233,5 +256,8 @@ pub fn batch_indices(n: usize, batch_size: usize, shuffle: Option<(u64, u64)>) -
     if let Some((seed, epoch)) = shuffle {
         order.shuffle(&mut sample_rng(seed, epoch, u64::MAX));
     }
-    order.chunks(batch_size.max(1)).map(|c| c.to_vec()).collect()
+    order
+        .chunks(batch_size.max(1))
+        .map(|c| c.to_vec())
+        .collect()
 }

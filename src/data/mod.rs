@@ -4,6 +4,8 @@
 pub mod augment;
 pub mod decode;
 pub mod folder;
+pub mod journal;
+pub mod labelling;
 pub mod loader;
 pub mod preprocess;
 pub mod split;

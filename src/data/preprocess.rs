@@ -60,7 +60,9 @@ impl EvalTransform {
     pub fn crop_and_normalize(&self, resized: &RgbImage) -> Vec<f32> {
         let (w, h) = resized.dimensions();
         let (left, top) = (center_offset(w, self.crop), center_offset(h, self.crop));
-        to_normalized_chw(resized, left, top, self.crop, self.crop, self.mean, self.std)
+        to_normalized_chw(
+            resized, left, top, self.crop, self.crop, self.mean, self.std,
+        )
     }
 }
 
@@ -68,9 +70,15 @@ impl EvalTransform {
 /// truncated (`int(size * long / short)`).
 pub fn shorter_side_size(w: u32, h: u32, size: u32) -> (u32, u32) {
     if w <= h {
-        (size, ((size as u64 * h as u64) / w.max(1) as u64).max(1) as u32)
+        (
+            size,
+            ((size as u64 * h as u64) / w.max(1) as u64).max(1) as u32,
+        )
     } else {
-        (((size as u64 * w as u64) / h.max(1) as u64).max(1) as u32, size)
+        (
+            ((size as u64 * w as u64) / h.max(1) as u64).max(1) as u32,
+            size,
+        )
     }
 }
 
@@ -92,7 +100,8 @@ pub fn resize_bilinear(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     if (w, h) == (width, height) {
         return image.clone();
     }
-    let src = Image::from_vec_u8(w, h, image.as_raw().clone(), PixelType::U8x3).expect("buffer matches its dimensions");
+    let src = Image::from_vec_u8(w, h, image.as_raw().clone(), PixelType::U8x3)
+        .expect("buffer matches its dimensions");
     let mut dst = Image::new(width, height, PixelType::U8x3);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
     Resizer::new()
@@ -103,7 +112,15 @@ pub fn resize_bilinear(image: &RgbImage, width: u32, height: u32) -> RgbImage {
 
 /// Crops (zero-padding outside the image, as torchvision's CenterCrop does), scales to [0, 1] and
 /// normalises, giving CHW floats.
-pub fn to_normalized_chw(image: &RgbImage, left: i64, top: i64, width: u32, height: u32, mean: [f32; 3], std: [f32; 3]) -> Vec<f32> {
+pub fn to_normalized_chw(
+    image: &RgbImage,
+    left: i64,
+    top: i64,
+    width: u32,
+    height: u32,
+    mean: [f32; 3],
+    std: [f32; 3],
+) -> Vec<f32> {
     let (w, h) = (image.width() as i64, image.height() as i64);
     let plane = (width * height) as usize;
     let mut out = vec![0f32; 3 * plane];

@@ -77,7 +77,10 @@ pub struct ManifestError {
 /// Splits each class on its own, so validation has every class in proportion. Each class with at
 /// least 2 images gets at least one validation image and keeps at least one for training; a
 /// class with fewer gets a warning and is used for training only.
-pub fn stratified_split(scanned: &ScannedFolder, settings: &SplitSettings) -> (Manifest, Vec<String>) {
+pub fn stratified_split(
+    scanned: &ScannedFolder,
+    settings: &SplitSettings,
+) -> (Manifest, Vec<String>) {
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut warnings = Vec::new();
     let mut entries = Vec::new();
@@ -102,7 +105,11 @@ pub fn stratified_split(scanned: &ScannedFolder, settings: &SplitSettings) -> (M
                 path: relative_string(&path),
                 label: class.name.clone(),
                 sha256: None,
-                subset: Some(if i < validation { Subset::Validation } else { Subset::Train }),
+                subset: Some(if i < validation {
+                    Subset::Validation
+                } else {
+                    Subset::Train
+                }),
             });
         }
     }
@@ -189,11 +196,21 @@ impl Manifest {
         }
         for entry in &self.entries {
             if !self.classes.contains(&entry.label) {
-                return Err(format!("entry `{}` has label `{}`, which is not in `classes`", entry.path, entry.label));
+                return Err(format!(
+                    "entry `{}` has label `{}`, which is not in `classes`",
+                    entry.path, entry.label
+                ));
             }
             let path = Path::new(&entry.path);
-            if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(format!("entry `{}` must be a path inside the root (relative, no `..`)", entry.path));
+            if path.is_absolute()
+                || path
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                return Err(format!(
+                    "entry `{}` must be a path inside the root (relative, no `..`)",
+                    entry.path
+                ));
             }
         }
         Ok(())
@@ -208,17 +225,22 @@ impl Manifest {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read the manifest: {e}")))?;
-        let manifest: Manifest = ron::from_str(&text).map_err(|e| error(format!("not a valid manifest: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| error(format!("cannot read the manifest: {e}")))?;
+        let manifest: Manifest =
+            ron::from_str(&text).map_err(|e| error(format!("not a valid manifest: {e}")))?;
         manifest.validate().map_err(error)?;
         Ok(manifest)
     }
 
     pub fn save(&self, path: &Path) -> Result<(), ManifestError> {
-        let text = ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).map_err(|e| ManifestError {
-            path: path.to_path_buf(),
-            message: format!("cannot encode: {e}"),
-        })?;
+        let text =
+            ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default()).map_err(|e| {
+                ManifestError {
+                    path: path.to_path_buf(),
+                    message: format!("cannot encode: {e}"),
+                }
+            })?;
         write_atomic(path, text.as_bytes()).map_err(|e| ManifestError {
             path: path.to_path_buf(),
             message: format!("cannot write: {e}"),

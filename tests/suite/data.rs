@@ -14,7 +14,10 @@ const BLUE: [u8; 3] = [30, 30, 200];
 const WHITE: [u8; 3] = [255, 255, 255];
 
 fn close(actual: [u8; 3], expected: [u8; 3], tolerance: i32) -> bool {
-    actual.iter().zip(expected).all(|(a, e)| (*a as i32 - e as i32).abs() <= tolerance)
+    actual
+        .iter()
+        .zip(expected)
+        .all(|(a, e)| (*a as i32 - e as i32).abs() <= tolerance)
 }
 
 fn image_fixture(name: &str) -> PathBuf {
@@ -41,12 +44,21 @@ fn every_supported_format_variant_decodes_to_rgb() {
         let image = decode_file(&image_fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(image.dimensions(), (16, 8), "{name}");
         let (l, r) = (image.get_pixel(2, 4).0, image.get_pixel(13, 4).0);
-        assert!(close(l, left, tolerance), "{name}: left {l:?}, expected {left:?}");
-        assert!(close(r, right, tolerance), "{name}: right {r:?}, expected {right:?}");
+        assert!(
+            close(l, left, tolerance),
+            "{name}: left {l:?}, expected {left:?}"
+        );
+        assert!(
+            close(r, right, tolerance),
+            "{name}: right {r:?}, expected {right:?}"
+        );
     }
     let gray = decode_file(&image_fixture("grayscale.jpg")).unwrap();
     let p = gray.get_pixel(2, 4).0;
-    assert!(p[0] == p[1] && p[1] == p[2], "grayscale becomes three equal channels");
+    assert!(
+        p[0] == p[1] && p[1] == p[2],
+        "grayscale becomes three equal channels"
+    );
 }
 
 #[test]
@@ -54,8 +66,16 @@ fn exif_orientation_is_applied() {
     // Stored 16x8 with orientation 6 (rotate 90° clockwise): shown 8x16 with red on top.
     let image = decode_file(&image_fixture("exif_rotated.jpg")).unwrap();
     assert_eq!(image.dimensions(), (8, 16));
-    assert!(close(image.get_pixel(4, 2).0, RED, 12), "{:?}", image.get_pixel(4, 2));
-    assert!(close(image.get_pixel(4, 13).0, BLUE, 12), "{:?}", image.get_pixel(4, 13));
+    assert!(
+        close(image.get_pixel(4, 2).0, RED, 12),
+        "{:?}",
+        image.get_pixel(4, 2)
+    );
+    assert!(
+        close(image.get_pixel(4, 13).0, BLUE, 12),
+        "{:?}",
+        image.get_pixel(4, 13)
+    );
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -63,7 +83,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -83,7 +107,10 @@ fn decompression_bomb() -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(chunk(b"IHDR", &ihdr));
-    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     png.extend(chunk(b"IEND", &[]));
     png
 }
@@ -96,13 +123,21 @@ fn messy_dataset(root: &Path) {
         std::fs::create_dir_all(root.join(class)).unwrap();
     }
     std::fs::write(root.join("cats/good1.jpg"), &good).unwrap();
-    std::fs::write(root.join("cats/Café_ünïcode_猫.png"), std::fs::read(image_fixture("plain.png")).unwrap()).unwrap();
+    std::fs::write(
+        root.join("cats/Café_ünïcode_猫.png"),
+        std::fs::read(image_fixture("plain.png")).unwrap(),
+    )
+    .unwrap();
     std::fs::write(root.join("dogs/good2.jpg"), &good).unwrap();
     std::fs::write(root.join("dogs/zero.jpg"), b"").unwrap();
     std::fs::write(root.join("dogs/notes.jpg"), b"just some text, not a photo").unwrap();
     std::fs::write(root.join("dogs/truncated.jpg"), &photo[..photo.len() / 2]).unwrap();
     std::fs::write(root.join("dogs/bomb.png"), decompression_bomb()).unwrap();
-    std::fs::write(root.join("dogs/image.ppm"), b"P6\n2 2\n255\n\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+    std::fs::write(
+        root.join("dogs/image.ppm"),
+        b"P6\n2 2\n255\n\0\0\0\0\0\0\0\0\0\0\0\0",
+    )
+    .unwrap();
     std::fs::write(root.join("dogs/.hidden.jpg"), &good).unwrap();
     std::fs::write(root.join("README.txt"), b"a file at the root").unwrap();
     #[cfg(unix)]
@@ -127,8 +162,16 @@ fn a_folder_full_of_bad_files_scans_and_reports_each_one() {
     messy_dataset(dir.path());
     let scanned = scan_folder(dir.path(), ScanDepth::Full).unwrap();
     assert_eq!(scanned.class_names(), vec!["cats", "dogs"]);
-    assert_eq!(scanned.classes[0].images.len(), 2, "the non-ASCII file name is read: {:?}", scanned.classes[0].images);
-    assert_eq!(scanned.classes[1].images, vec![PathBuf::from("dogs/good2.jpg")]);
+    assert_eq!(
+        scanned.classes[0].images.len(),
+        2,
+        "the non-ASCII file name is read: {:?}",
+        scanned.classes[0].images
+    );
+    assert_eq!(
+        scanned.classes[1].images,
+        vec![PathBuf::from("dogs/good2.jpg")]
+    );
     assert_eq!(reason_of(&scanned, "dogs/zero.jpg"), "zero bytes");
     assert_eq!(reason_of(&scanned, "dogs/notes.jpg"), "not an image");
     assert!(reason_of(&scanned, "dogs/truncated.jpg").starts_with("corrupt or truncated"));
@@ -151,7 +194,11 @@ fn an_unreadable_file_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     messy_dataset(dir.path());
     let locked = dir.path().join("cats/locked.jpg");
-    std::fs::write(&locked, std::fs::read(image_fixture("baseline.jpg")).unwrap()).unwrap();
+    std::fs::write(
+        &locked,
+        std::fs::read(image_fixture("baseline.jpg")).unwrap(),
+    )
+    .unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::read(&locked).is_ok() {
         // Root reads any file whatever its mode, so the case cannot arise here.
@@ -166,10 +213,19 @@ fn an_unreadable_file_is_reported() {
 fn the_sample_dataset_scans_as_four_classes() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4");
     let scanned = scan_folder(&root, ScanDepth::Headers).unwrap();
-    let counts: Vec<(String, usize)> = scanned.classes.iter().map(|c| (c.name.clone(), c.images.len())).collect();
+    let counts: Vec<(String, usize)> = scanned
+        .classes
+        .iter()
+        .map(|c| (c.name.clone(), c.images.len()))
+        .collect();
     assert_eq!(
         counts,
-        vec![("fishes".into(), 28), ("monuments".into(), 27), ("renewable".into(), 29), ("tools".into(), 39)]
+        vec![
+            ("fishes".into(), 28),
+            ("monuments".into(), 27),
+            ("renewable".into(), 29),
+            ("tools".into(), 39)
+        ]
     );
 }
 
@@ -177,15 +233,28 @@ fn the_sample_dataset_scans_as_four_classes() {
 fn splits_are_stratified_seeded_and_recorded_with_hashes() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4");
     let scanned = scan_folder(&root, ScanDepth::Headers).unwrap();
-    let settings = SplitSettings { validation_fraction: 0.2, seed: 7 };
+    let settings = SplitSettings {
+        validation_fraction: 0.2,
+        seed: 7,
+    };
     let (a, warnings) = stratified_split(&scanned, &settings);
     let (b, _) = stratified_split(&scanned, &settings);
-    let (c, _) = stratified_split(&scanned, &SplitSettings { seed: 8, ..settings.clone() });
+    let (c, _) = stratified_split(
+        &scanned,
+        &SplitSettings {
+            seed: 8,
+            ..settings.clone()
+        },
+    );
     assert!(warnings.is_empty());
     assert_eq!(a, b, "same seed, same split");
     assert_ne!(a, c, "another seed, another split");
     for class in &scanned.classes {
-        let validation = a.entries.iter().filter(|e| e.label == class.name && e.subset == Some(Subset::Validation)).count();
+        let validation = a
+            .entries
+            .iter()
+            .filter(|e| e.label == class.name && e.subset == Some(Subset::Validation))
+            .count();
         let expected = (class.images.len() as f64 * 0.2).round() as usize;
         assert_eq!(validation, expected, "{}", class.name);
     }
@@ -224,12 +293,25 @@ fn a_class_with_one_image_gets_a_warning_and_at_least_one_validation_image_elsew
         }
     }
     let scanned = scan_folder(dir.path(), ScanDepth::Headers).unwrap();
-    let (manifest, warnings) = stratified_split(&scanned, &SplitSettings { validation_fraction: 0.1, seed: 1 });
+    let (manifest, warnings) = stratified_split(
+        &scanned,
+        &SplitSettings {
+            validation_fraction: 0.1,
+            seed: 1,
+        },
+    );
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].contains("few"));
     for class in ["two", "many"] {
-        let validation = manifest.entries.iter().filter(|e| e.label == class && e.subset == Some(Subset::Validation)).count();
-        assert_eq!(validation, 1, "{class} gets one validation image even at 10%");
+        let validation = manifest
+            .entries
+            .iter()
+            .filter(|e| e.label == class && e.subset == Some(Subset::Validation))
+            .count();
+        assert_eq!(
+            validation, 1,
+            "{class} gets one validation image even at 10%"
+        );
     }
 }
 
@@ -237,13 +319,31 @@ fn a_class_with_one_image_gets_a_warning_and_at_least_one_validation_image_elsew
 fn a_broken_manifest_is_rejected_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.ron");
-    std::fs::write(&path, "(root: \".\", classes: [\"a\"], entries: [(path: \"x.jpg\", label: \"b\")])").unwrap();
+    std::fs::write(
+        &path,
+        "(root: \".\", classes: [\"a\"], entries: [(path: \"x.jpg\", label: \"b\")])",
+    )
+    .unwrap();
     let err = Manifest::load(&path).unwrap_err().to_string();
     assert!(err.contains("m.ron") && err.contains("`b`"), "{err}");
-    std::fs::write(&path, "(root: \".\", classes: [\"a\"], entries: [(path: \"../x.jpg\", label: \"a\")])").unwrap();
-    assert!(Manifest::load(&path).unwrap_err().to_string().contains(".."));
+    std::fs::write(
+        &path,
+        "(root: \".\", classes: [\"a\"], entries: [(path: \"../x.jpg\", label: \"a\")])",
+    )
+    .unwrap();
+    assert!(
+        Manifest::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("..")
+    );
     std::fs::write(&path, "not ron at all").unwrap();
-    assert!(Manifest::load(&path).unwrap_err().to_string().contains("m.ron"));
+    assert!(
+        Manifest::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("m.ron")
+    );
 }
 
 #[test]
@@ -253,9 +353,18 @@ fn batches_come_from_the_cache_on_the_second_epoch_and_bad_files_are_reported() 
     let bad = dir.path().join("bad.jpg");
     std::fs::write(&bad, b"nope").unwrap();
     let samples = vec![
-        Sample { path: good.clone(), label: 0 },
-        Sample { path: image_fixture("plain.png"), label: 1 },
-        Sample { path: bad.clone(), label: 1 },
+        Sample {
+            path: good.clone(),
+            label: 0,
+        },
+        Sample {
+            path: image_fixture("plain.png"),
+            label: 1,
+        },
+        Sample {
+            path: bad.clone(),
+            label: 1,
+        },
     ];
     let transform = Transform::Eval(EvalTransform::new(32, 24));
     let cache = ImageCache::new(1 << 20);

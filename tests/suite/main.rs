@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod data;
 mod fetch;
+mod labelling;
 mod parity;
 mod preprocess;
 mod presets;

@@ -12,15 +12,30 @@ use skiplane::tensor_io::read_host_tensor;
 
 fn compare(reference: &str, transform: EvalTransform) {
     let reference = fixture(&format!("preprocess/{reference}"));
-    for photo in ["photo0_plier2.jpg", "photo1_mountRushmore.jpg", "photo2_fish26.jpg", "photo3_plier3.jpg"] {
+    for photo in [
+        "photo0_plier2.jpg",
+        "photo1_mountRushmore.jpg",
+        "photo2_fish26.jpg",
+        "photo3_plier3.jpg",
+    ] {
         let image = decode_file(&fixture(&format!("preprocess/{photo}"))).expect("photo decodes");
         let ours = transform.apply(&image);
         let theirs = read_host_tensor(&reference, photo).expect("reference tensor");
-        assert_eq!(theirs.shape, vec![3, transform.crop as usize, transform.crop as usize]);
-        let diffs: Vec<f32> = ours.iter().zip(&theirs.values).map(|(a, b)| (a - b).abs()).collect();
+        assert_eq!(
+            theirs.shape,
+            vec![3, transform.crop as usize, transform.crop as usize]
+        );
+        let diffs: Vec<f32> = ours
+            .iter()
+            .zip(&theirs.values)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
         let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
         let max = diffs.iter().cloned().fold(0.0, f32::max);
-        println!("{photo} at {}/{}: mean |diff| {mean:.5}, max {max:.4}", transform.resize, transform.crop);
+        println!(
+            "{photo} at {}/{}: mean |diff| {mean:.5}, max {max:.4}",
+            transform.resize, transform.crop
+        );
         assert!(mean < 0.01, "{photo}: mean abs difference {mean}");
         assert!(max < 0.1, "{photo}: max abs difference {max}");
     }
@@ -28,10 +43,16 @@ fn compare(reference: &str, transform: EvalTransform) {
 
 #[test]
 fn eval_transform_matches_torchvision_upscaling_to_256_224() {
-    compare("torchvision_eval_224.safetensors", EvalTransform::new(256, 224));
+    compare(
+        "torchvision_eval_224.safetensors",
+        EvalTransform::new(256, 224),
+    );
 }
 
 #[test]
 fn eval_transform_matches_torchvision_downscaling_to_128_112() {
-    compare("torchvision_eval_112.safetensors", EvalTransform::new(128, 112));
+    compare(
+        "torchvision_eval_112.safetensors",
+        EvalTransform::new(128, 112),
+    );
 }
