@@ -76,12 +76,12 @@ fn data(args: DataBenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<58} {:>7} {:>8} {:>12} {:>14} {:>14}",
+        "{:<28} {:>7} {:>8} {:>12} {:>14} {:>14}",
         "dataset", "images", "threads", "scan img/s", "decode+prep/s", "cached img/s"
     );
     for f in figures {
         println!(
-            "{:<58} {:>7} {:>8} {:>12.0} {:>14.1} {:>14.0}",
+            "{:<28} {:>7} {:>8} {:>12.0} {:>14.1} {:>14.0}",
             f.dataset,
             f.images,
             f.threads,
@@ -128,7 +128,11 @@ fn measure(dir: &Path, threads: usize) -> anyhow::Result<Figures> {
             *secs = started.elapsed().as_secs_f64();
         }
         Ok(Figures {
-            dataset: dir.display().to_string(),
+            dataset: dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
             images: n,
             threads,
             scan_images_per_s: n as f64 / scan_secs,

@@ -3,7 +3,6 @@
 //! sample index), so a run reproduces whatever order threads finish in.
 
 use super::preprocess::{IMAGENET_MEAN, IMAGENET_STD, to_normalized_chw};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
 use image::RgbImage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -160,23 +159,14 @@ fn blend_each(image: &mut RgbImage, factor: f32, other: impl Fn([u8; 3]) -> [f32
     }
 }
 
-/// Crops a box and resizes it to `size`x`size` with the antialiased bilinear filter, in one pass.
+/// Crops a box and resizes it to `size`x`size` (torchvision's `resized_crop` on a PIL image).
 pub fn crop_and_resize(image: &RgbImage, (left, top, w, h): CropBox, size: u32) -> RgbImage {
-    let src = Image::from_vec_u8(
-        image.width(),
-        image.height(),
-        image.as_raw().clone(),
-        PixelType::U8x3,
+    super::resample::resize_box(
+        image,
+        (left as f64, top as f64, w as f64, h as f64),
+        size,
+        size,
     )
-    .expect("buffer matches its dimensions");
-    let mut dst = Image::new(size, size, PixelType::U8x3);
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
-        .crop(left as f64, top as f64, w as f64, h as f64);
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .expect("RGB to RGB resize is always supported");
-    RgbImage::from_raw(size, size, dst.into_vec()).expect("buffer matches its dimensions")
 }
 
 /// Rotates about the center by `degrees` (counter-clockwise), bilinear, black outside.

@@ -8,4 +8,5 @@ pub mod journal;
 pub mod labelling;
 pub mod loader;
 pub mod preprocess;
+pub mod resample;
 pub mod split;

@@ -1,9 +1,8 @@
 //! torchvision's evaluation transform on a PIL image, reproduced: `Resize(resize)` (shorter side,
 //! bilinear with antialias — PIL's separable triangle filter widened by the scale factor),
-//! `CenterCrop(crop)`, `ToTensor()`, `Normalize(mean, std)`. fast_image_resize's convolution
-//! follows Pillow's algorithm (two 8-bit passes), which is what makes the numbers line up.
+//! `CenterCrop(crop)`, `ToTensor()`, `Normalize(mean, std)`. The resize is Pillow's own algorithm
+//! ([`resample`](super::resample)), so given the same decoded pixels the tensors are identical.
 
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
@@ -94,20 +93,12 @@ pub fn center_offset(size: u32, crop: u32) -> i64 {
     }
 }
 
-/// PIL-compatible antialiased bilinear resize of an RGB image.
+/// Pillow-exact antialiased bilinear resize of an RGB image.
 pub fn resize_bilinear(image: &RgbImage, width: u32, height: u32) -> RgbImage {
-    let (w, h) = image.dimensions();
-    if (w, h) == (width, height) {
+    if image.dimensions() == (width, height) {
         return image.clone();
     }
-    let src = Image::from_vec_u8(w, h, image.as_raw().clone(), PixelType::U8x3)
-        .expect("buffer matches its dimensions");
-    let mut dst = Image::new(width, height, PixelType::U8x3);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .expect("RGB to RGB resize is always supported");
-    RgbImage::from_raw(width, height, dst.into_vec()).expect("buffer matches its dimensions")
+    super::resample::resize(image, width, height)
 }
 
 /// Crops (zero-padding outside the image, as torchvision's CenterCrop does), scales to [0, 1] and

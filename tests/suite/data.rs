@@ -380,3 +380,67 @@ fn batches_come_from_the_cache_on_the_second_epoch_and_bad_files_are_reported() 
     let stats = cache.stats();
     assert_eq!((stats.entries, stats.hits), (2, 2));
 }
+
+#[test]
+fn data_check_prints_classes_and_skipped_files() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    messy_dataset(dir.path());
+    let out = Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["data", "check", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    // Two classes with images: exit code 0.
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["classes"][0]["name"], "cats");
+    assert_eq!(json["classes"][0]["images"], 2);
+    let skipped = json["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["path"] == "dogs/zero.jpg" && s["reason"] == "zero bytes")
+    );
+
+    // One class only: exit code 1, with a message saying why.
+    std::fs::remove_dir_all(dir.path().join("dogs")).unwrap();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["data", "check"])
+        .arg(dir.path())
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("at least two class folders"));
+}
+
+#[test]
+fn data_split_writes_a_manifest() {
+    use assert_cmd::Command;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("split.ron");
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["data", "split"])
+        .arg(&root)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "98 training and 25 validation images in 4 classes",
+        ));
+    let manifest = Manifest::load(&out).unwrap();
+    assert!(
+        manifest
+            .entries
+            .iter()
+            .all(|e| e.sha256.as_ref().is_some_and(|h| h.len() == 64))
+    );
+}
