@@ -129,8 +129,7 @@ fn image_reason(e: image::ImageError) -> SkipReason {
 /// Decodes bytes to 8-bit RGB: EXIF orientation applied, alpha composited on white, grayscale and
 /// palette expanded, 16-bit reduced, GIF's first frame.
 pub fn decode_bytes(bytes: &[u8]) -> Result<RgbImage, SkipReason> {
-    let (format, w, h) = probe(bytes)?;
-    let _ = (w, h);
+    let (format, _, _) = probe(bytes)?;
     let decoded = std::panic::catch_unwind(|| -> Result<DynamicImage, SkipReason> {
         use image::ImageDecoder;
         let mut reader = ImageReader::with_format(Cursor::new(bytes), format);

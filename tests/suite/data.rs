@@ -444,3 +444,59 @@ fn data_split_writes_a_manifest() {
             .all(|e| e.sha256.as_ref().is_some_and(|h| h.len() == 64))
     );
 }
+
+#[test]
+fn prefetched_batches_arrive_in_order_from_a_background_thread() {
+    use skiplane::data::augment::Augmentation;
+    use skiplane::data::loader::prefetch_batches;
+    use std::sync::Arc;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4");
+    let scanned = scan_folder(&root, ScanDepth::Headers).unwrap();
+    let samples: Vec<Sample> = scanned
+        .classes
+        .iter()
+        .enumerate()
+        .flat_map(|(label, c)| {
+            let root = root.as_path();
+            c.images.iter().map(move |p| Sample {
+                path: root.join(p),
+                label,
+            })
+        })
+        .take(20)
+        .collect();
+    let batches = batch_indices(samples.len(), 8, Some((3, 0)));
+    let transform = Transform::Train {
+        augmentation: Augmentation {
+            size: 32,
+            ..Augmentation::default()
+        },
+        seed: 3,
+    };
+    let cache = Arc::new(ImageCache::new(64 << 20));
+    let received: Vec<_> = prefetch_batches(
+        Arc::new(samples.clone()),
+        batches.clone(),
+        transform.clone(),
+        cache.clone(),
+        0,
+        2,
+    )
+    .into_iter()
+    .collect();
+    assert_eq!(
+        received
+            .iter()
+            .map(|b| b.indices.clone())
+            .collect::<Vec<_>>(),
+        batches
+    );
+    assert_eq!(received.iter().map(|b| b.len()).sum::<usize>(), 20);
+    // Same seed and epoch: the same augmented pixels, now from the cache.
+    let again: Vec<_> =
+        prefetch_batches(Arc::new(samples), batches, transform, cache.clone(), 0, 2)
+            .into_iter()
+            .collect();
+    assert_eq!(again[0].images, received[0].images);
+    assert_eq!(cache.stats().hits, 20);
+}
