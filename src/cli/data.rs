@@ -46,6 +46,9 @@ pub fn run(command: DataCommand) -> anyhow::Result<()> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<()> {
+    if args.dir.is_file() {
+        return check_manifest(&args);
+    }
     let depth = if args.quick {
         ScanDepth::Headers
     } else {
@@ -110,5 +113,71 @@ fn split(args: SplitArgs) -> anyhow::Result<()> {
         manifest.entries.len() - validation,
         manifest.classes.len()
     );
+    Ok(())
+}
+
+/// `data check` on a manifest: classes with counts, and files missing or changed since hashing.
+fn check_manifest(args: &CheckArgs) -> anyhow::Result<()> {
+    use crate::data::split::Manifest;
+    let manifest = Manifest::load(&args.dir)?;
+    let root = manifest.root_dir(Some(&args.dir));
+    let changed = manifest.verify(&root);
+    let missing: Vec<_> = manifest
+        .entries
+        .iter()
+        .filter(|e| !root.join(&e.path).is_file())
+        .map(|e| e.path.clone())
+        .collect();
+    let counts: Vec<(String, usize)> = manifest
+        .classes
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                manifest
+                    .entries
+                    .iter()
+                    .filter(|e| &e.label == c && !missing.contains(&e.path))
+                    .count(),
+            )
+        })
+        .collect();
+    let mut skipped: Vec<(String, String)> = missing
+        .iter()
+        .map(|p| (p.clone(), "missing".to_string()))
+        .collect();
+    skipped.extend(
+        changed
+            .into_iter()
+            .filter(|c| !missing.contains(&c.path))
+            .map(|c| (c.path, c.change)),
+    );
+    if args.json {
+        let out = serde_json::json!({
+            "classes": counts.iter().map(|(name, n)| serde_json::json!({"name": name, "images": n})).collect::<Vec<_>>(),
+            "skipped": skipped.iter().map(|(path, reason)| serde_json::json!({"path": path, "reason": reason})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{}: {} files in {} classes (root {})",
+            args.dir.display(),
+            manifest.entries.len(),
+            manifest.classes.len(),
+            root.display()
+        );
+        for (name, n) in &counts {
+            println!("  {name:<24} {n:>6}");
+        }
+        for (path, reason) in &skipped {
+            println!("  {path}: {reason}");
+        }
+    }
+    if counts.iter().filter(|(_, n)| *n > 0).count() < 2 {
+        bail!(
+            "{}: needs at least two classes with images to train on",
+            args.dir.display()
+        );
+    }
     Ok(())
 }

@@ -26,6 +26,13 @@ pub enum LabelCommand {
     Redo(FolderArg),
     /// Move (or copy) labelled photos into class folders.
     Apply(ApplyArgs),
+    /// Write the labelled photos as a manifest to train on them in place.
+    Export {
+        dir: PathBuf,
+        /// The manifest file to write (RON); paths in it are relative to DIR.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Finish or roll back an interrupted apply.
     Recover(RecoverArgs),
     /// Move one photo of a class-folder dataset to another class.
@@ -107,6 +114,23 @@ pub fn run(command: LabelCommand) -> anyhow::Result<()> {
             });
             println!("{}", plan.describe());
             session.apply(plan)?;
+        }
+        LabelCommand::Export { dir, out } => {
+            let session = LabelSession::open(&dir)?;
+            let mut manifest = session.to_manifest();
+            // Paths are relative to DIR; record DIR relative to where the manifest goes when possible.
+            manifest.root = std::fs::canonicalize(&dir)
+                .unwrap_or(dir.clone())
+                .to_string_lossy()
+                .into_owned();
+            manifest.record_hashes(&dir)?;
+            manifest.save(&out)?;
+            println!(
+                "{}: {} labelled photos in {} classes",
+                out.display(),
+                manifest.entries.len(),
+                manifest.classes.len()
+            );
         }
         LabelCommand::Recover(args) => {
             let Some(journal) = Journal::pending(&args.dir)? else {

@@ -252,6 +252,30 @@ impl LabelSession {
             .map_err(|e| io(&path, format!("cannot save the labels: {e}")))
     }
 
+    /// The labelled photos as a manifest (paths relative to the folder), to train on them where
+    /// they are, without sorting them into folders.
+    pub fn to_manifest(&self) -> super::split::Manifest {
+        let entries = self
+            .photos
+            .iter()
+            .filter_map(|photo| match self.saved.labels.get(photo) {
+                Some(Label::Class(class)) => Some(super::split::ManifestEntry {
+                    path: photo.clone(),
+                    label: class.clone(),
+                    sha256: None,
+                    subset: None,
+                }),
+                _ => None,
+            })
+            .collect();
+        super::split::Manifest {
+            root: ".".into(),
+            classes: self.saved.classes.clone(),
+            split: None,
+            entries,
+        }
+    }
+
     /// What applying would do now. Name clashes (with files already in a class folder, or
     /// between photos) get a ` (2)` suffix, never an overwrite.
     pub fn plan_apply(&self, mode: TransferMode) -> ApplyPlan {

@@ -2,6 +2,7 @@
 //! torchvision-exact preprocessing, augmentation, splits and manifests.
 
 pub mod augment;
+pub mod dataset;
 pub mod decode;
 pub mod folder;
 pub mod journal;

@@ -239,3 +239,62 @@ fn a_process_killed_mid_apply_loses_nothing_and_recovers_either_way() {
         }
     }
 }
+
+#[test]
+fn labelled_photos_can_be_trained_in_place_through_a_manifest() {
+    use skiplane::data::dataset::Dataset;
+    use skiplane::data::split::{SplitSettings, Subset};
+    let dir = tempfile::tempdir().unwrap();
+    loose_photos(dir.path(), 6);
+    let mut session = LabelSession::open(dir.path()).unwrap();
+    for class in ["a", "b"] {
+        session.add_class(class).unwrap();
+    }
+    for i in 0..5 {
+        let class = if i < 3 { "a" } else { "b" };
+        session
+            .set_label(&format!("IMG_{i:04}.jpg"), Some(Label::Class(class.into())))
+            .unwrap();
+    }
+    let manifest = dir.path().join("labels.ron");
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["label", "export"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&manifest)
+        .assert()
+        .success();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["data", "check"])
+        .arg(&manifest)
+        .assert()
+        .success();
+
+    let dataset = Dataset::open(&manifest, &SplitSettings::default()).unwrap();
+    assert_eq!(dataset.classes, vec!["a", "b"]);
+    let train = dataset.samples(Subset::Train);
+    let validation = dataset.samples(Subset::Validation);
+    assert_eq!(train.len() + validation.len(), 5);
+    assert_eq!(
+        validation
+            .iter()
+            .map(|s| s.label)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        2,
+        "both classes validated"
+    );
+    assert!(train.iter().chain(&validation).all(|s| s.path.is_file()));
+
+    // A photo edited after export shows up in the check.
+    std::fs::write(dir.path().join("IMG_0000.jpg"), b"edited").unwrap();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["data", "check"])
+        .arg(&manifest)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("IMG_0000.jpg: content changed"));
+}
