@@ -1,10 +1,10 @@
 //! Skiplane: transfer learning with residual and dense networks. This library is the engine;
 //! the `skiplane` binary's command line (and, later, its GUI) are thin front ends over it.
 
-pub mod atomic;
 pub mod backend;
 pub mod cli;
 pub mod data;
+pub mod files;
 pub mod model;
 pub mod tensor_io;
 pub mod weights;

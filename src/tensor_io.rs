@@ -1,6 +1,6 @@
 //! Tensors in and out of safetensors files, for `skiplane forward` and the parity tests.
 
-use crate::atomic::write_atomic;
+use crate::files::write_atomic;
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::path::{Path, PathBuf};

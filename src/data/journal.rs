@@ -7,7 +7,7 @@
 //! start finds the journal and either completes or rolls back, after which each photo is in
 //! exactly one place.
 
-use crate::atomic::write_atomic;
+use crate::files::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

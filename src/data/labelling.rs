@@ -4,7 +4,7 @@
 
 use super::decode::sniff_format;
 use super::journal::{Journal, JournalError, Transfer, TransferMode, free_name};
-use crate::atomic::write_atomic;
+use crate::files::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

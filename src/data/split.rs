@@ -3,13 +3,12 @@
 //! detected. The same manifest format lists a labelled dataset that is not a class-folder tree.
 
 use super::folder::ScannedFolder;
-use crate::atomic::write_atomic;
+use crate::files::{sha256_file, write_atomic};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,14 +129,6 @@ fn relative_string(path: &Path) -> String {
         .join("/")
 }
 
-/// SHA-256 of a file, hex.
-pub fn file_sha256(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
-}
-
 impl Manifest {
     /// The folder entries are relative to, given where the manifest file is.
     pub fn root_dir(&self, manifest_path: Option<&Path>) -> PathBuf {
@@ -155,7 +146,7 @@ impl Manifest {
             .par_iter()
             .map(|e| {
                 let path = root.join(&e.path);
-                file_sha256(&path).map_err(|err| ManifestError {
+                sha256_file(&path).map_err(|err| ManifestError {
                     path: path.clone(),
                     message: format!("cannot read: {err}"),
                 })
@@ -174,7 +165,7 @@ impl Manifest {
             .par_iter()
             .filter_map(|e| {
                 let recorded = e.sha256.as_ref()?;
-                let change = match file_sha256(&root.join(&e.path)) {
+                let change = match sha256_file(&root.join(&e.path)) {
                     Ok(actual) if &actual == recorded => return None,
                     Ok(_) => "content changed".to_string(),
                     Err(err) => format!("cannot be read: {err}"),

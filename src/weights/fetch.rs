@@ -1,6 +1,7 @@
 //! Fetching torchvision's official ImageNet weights into the user's cache, verified by the
 //! SHA-256 prefix that torchvision puts in each file name (as `torch.hub` checks it).
 
+pub use crate::files::sha256_file;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -242,14 +243,6 @@ pub fn download_verified(
     temp.as_file().sync_all().map_err(|e| io(temp.path(), e))?;
     temp.persist(dest).map_err(|e| io(dest, e.error))?;
     Ok(())
-}
-
-/// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Copies a user's file into the cache under its official name when its hash proves it is that

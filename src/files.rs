@@ -1,6 +1,6 @@
-//! Writing files so that a crash or a full disk never leaves a half-written file in place: the
-//! bytes go to a temporary file in the same folder, which is synced and then renamed over the
-//! destination.
+//! File helpers shared by the engine: atomic writes (a crash or a full disk never leaves a
+//! half-written file in place: the bytes go to a temporary file in the same folder, which is
+//! synced and then renamed over the destination) and content hashes.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,4 +20,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// SHA-256 of a file's content, as lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
