@@ -60,6 +60,47 @@ pub fn sample_rng(seed: u64, epoch: u64, index: u64) -> ChaCha8Rng {
 }
 
 impl Augmentation {
+    /// Rejects settings that cannot work, naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.size == 0 {
+            return Err("`size` must be at least 1 pixel".into());
+        }
+        if !(0.0 < self.scale.0 && self.scale.0 <= self.scale.1 && self.scale.1 <= 1.0) {
+            return Err(format!(
+                "`scale` {:?} must satisfy 0 < low ≤ high ≤ 1",
+                self.scale
+            ));
+        }
+        if !(0.0 < self.ratio.0 && self.ratio.0 <= self.ratio.1) {
+            return Err(format!(
+                "`ratio` {:?} must satisfy 0 < low ≤ high",
+                self.ratio
+            ));
+        }
+        if !(0.0..=180.0).contains(&self.rotation_degrees) {
+            return Err(format!(
+                "`rotation_degrees` is {}: must be in 0–180",
+                self.rotation_degrees
+            ));
+        }
+        for (name, v) in [
+            ("brightness", self.brightness),
+            ("contrast", self.contrast),
+            ("saturation", self.saturation),
+        ] {
+            if !(v >= 0.0) {
+                return Err(format!("`{name}` is {v}: must be 0 or more"));
+            }
+        }
+        if let Some(c) = (0..3).find(|&c| !(self.std[c] > 0.0)) {
+            return Err(format!(
+                "`std[{c}]` is {}: it must be positive",
+                self.std[c]
+            ));
+        }
+        Ok(())
+    }
+
     /// Applies the augmentation: CHW floats (3 × size × size), normalised.
     pub fn apply(&self, image: &RgbImage, rng: &mut impl Rng) -> Vec<f32> {
         let crop = self.random_resized_crop_box(image.width(), image.height(), rng);
@@ -229,6 +270,20 @@ mod tests {
         // A very wide image falls back to the widest allowed center crop.
         let (left, top, w, h) = aug.random_resized_crop_box(1000, 10, &mut rng);
         assert!(left + w <= 1000 && top + h <= 10);
+    }
+
+    #[test]
+    fn invalid_settings_name_their_field() {
+        let bad = |f: fn(&mut Augmentation)| {
+            let mut a = Augmentation::default();
+            f(&mut a);
+            a.validate().unwrap_err()
+        };
+        assert!(bad(|a| a.size = 0).contains("size"));
+        assert!(bad(|a| a.scale = (0.5, 0.2)).contains("scale"));
+        assert!(bad(|a| a.ratio = (0.0, 1.0)).contains("ratio"));
+        assert!(bad(|a| a.brightness = -1.0).contains("brightness"));
+        assert!(Augmentation::default().validate().is_ok());
     }
 
     #[test]

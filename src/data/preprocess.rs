@@ -43,6 +43,23 @@ impl EvalTransform {
         }
     }
 
+    /// Rejects sizes that cannot work, naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.resize == 0 || self.crop == 0 {
+            return Err(format!(
+                "`resize` ({}) and `crop` ({}) must be at least 1 pixel",
+                self.resize, self.crop
+            ));
+        }
+        if let Some(c) = (0..3).find(|&c| !(self.std[c] > 0.0)) {
+            return Err(format!(
+                "`std[{c}]` is {}: it must be positive",
+                self.std[c]
+            ));
+        }
+        Ok(())
+    }
+
     /// The resized image, shorter side = `resize`: the part worth caching between epochs.
     pub fn resize_shorter_side(&self, image: &RgbImage) -> RgbImage {
         let (w, h) = image.dimensions();

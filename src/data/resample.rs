@@ -78,6 +78,9 @@ pub fn resize_box(
     out_h: u32,
 ) -> RgbImage {
     let (in_w, in_h) = (image.width() as usize, image.height() as usize);
+    if out_w == 0 || out_h == 0 || in_w == 0 || in_h == 0 || width <= 0.0 || height <= 0.0 {
+        return RgbImage::new(out_w, out_h);
+    }
     let (out_w, out_h) = (out_w as usize, out_h as usize);
     let need_horizontal = out_w != in_w || left != 0.0 || width != in_w as f64;
     let need_vertical = out_h != in_h || top != 0.0 || height != in_h as f64;
