@@ -134,19 +134,25 @@ pub fn to_normalized_chw(
     let mut out = vec![0f32; 3 * plane];
     let scale: [f32; 3] = std::array::from_fn(|c| 1.0 / (255.0 * std[c]));
     let shift: [f32; 3] = std::array::from_fn(|c| -mean[c] / std[c]);
+    let raw = image.as_raw();
+    let (r_plane, rest) = out.split_at_mut(plane);
+    let (g_plane, b_plane) = rest.split_at_mut(plane);
     for y in 0..height as i64 {
         let sy = y + top;
+        let row_start = (y * width as i64) as usize;
         for x in 0..width as i64 {
             let sx = x + left;
-            let index = (y * width as i64 + x) as usize;
+            // Outside the image torchvision's CenterCrop pads with zeros (before normalising).
             let pixel = if (0..w).contains(&sx) && (0..h).contains(&sy) {
-                image.get_pixel(sx as u32, sy as u32).0
+                let i = ((sy * w + sx) * 3) as usize;
+                [raw[i], raw[i + 1], raw[i + 2]]
             } else {
                 [0, 0, 0]
             };
-            for c in 0..3 {
-                out[c * plane + index] = pixel[c] as f32 * scale[c] + shift[c];
-            }
+            let index = row_start + x as usize;
+            r_plane[index] = pixel[0] as f32 * scale[0] + shift[0];
+            g_plane[index] = pixel[1] as f32 * scale[1] + shift[1];
+            b_plane[index] = pixel[2] as f32 * scale[2] + shift[2];
         }
     }
     out
