@@ -22,6 +22,9 @@ pub struct DataBenchArgs {
     /// Also measure a synthetic folder of this many JPEG photos (0 = skip).
     #[arg(long, default_value_t = 2000)]
     pub synthetic: usize,
+    /// Keep the synthetic photos in this folder (e.g. to time another tool on the same files).
+    #[arg(long)]
+    pub keep_synthetic: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -59,15 +62,15 @@ fn data(args: DataBenchArgs) -> anyhow::Result<()> {
         figures.push(measure(&dir, n)?);
     }
     if args.synthetic > 0 {
-        let synthetic = tempfile::tempdir()?;
-        write_synthetic_folder(&dir, synthetic.path(), args.synthetic)?;
+        let temp = tempfile::tempdir()?;
+        let folder = args
+            .keep_synthetic
+            .clone()
+            .unwrap_or_else(|| temp.path().to_path_buf());
+        write_synthetic_folder(&dir, &folder, args.synthetic)?;
         for &n in &threads {
-            let mut f = measure(synthetic.path(), n)?;
-            f.dataset = format!(
-                "synthetic ({} photos made from {})",
-                args.synthetic,
-                dir.display()
-            );
+            let mut f = measure(&folder, n)?;
+            f.dataset = format!("synthetic {}", args.synthetic);
             figures.push(f);
         }
     }
