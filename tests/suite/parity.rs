@@ -118,3 +118,21 @@ fn fixtures_match_torchvision_on_wgpu() {
         None => eprintln!("skipped: no wgpu adapter on this machine"),
     }
 }
+
+/// A training checkpoint (`{"epoch": …, "state_dict": …}`, keys prefixed `module.` by DataParallel)
+/// loads like a bare state dict.
+#[test]
+fn a_wrapped_training_checkpoint_loads_with_the_same_outputs() {
+    let device = cpu_device("test").device;
+    let (_, arch) = fixture_architectures().remove(0);
+    let path = fixture("wrapped_checkpoint.pth");
+    let file = read_weight_file(&path).expect("readable");
+    assert_eq!(file.prefix, "state_dict.module.");
+    assert_eq!(file.recognise().expect("recognised"), arch);
+    let mut network = Network::new(&arch, &device).unwrap();
+    load_torchvision(&mut network, &arch, &path).expect("loads");
+    let reference = fixture("tiny_resnet_basic.ref.safetensors");
+    let logits = network.forward(read_image_batch(&reference, "input", &device).unwrap());
+    let expected = read_host_tensor(&reference, "logits").unwrap();
+    assert!(relative_error(&tensor_values(logits), &expected.values) < TOLERANCE);
+}
