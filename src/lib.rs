@@ -7,4 +7,5 @@ pub mod data;
 pub mod files;
 pub mod model;
 pub mod tensor_io;
+pub mod train;
 pub mod weights;

@@ -5,6 +5,7 @@ mod data;
 mod forward;
 mod inspect;
 mod label;
+mod train;
 mod weights;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ pub enum Command {
     /// Check dataset folders and split them.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Train an experiment (RON) and write a run folder next to it.
+    Train(train::TrainArgs),
     /// Label a folder of loose photos and sort them into class folders.
     #[command(subcommand)]
     Label(label::LabelCommand),
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Data(command)) => data::run(command),
         Some(Command::Bench(command)) => bench::run(command),
         Some(Command::Label(command)) => label::run(command),
+        Some(Command::Train(args)) => train::run(args),
         None => {
             // The desktop app is the next milestone (see the README); until then say so plainly.
             use clap::CommandFactory;

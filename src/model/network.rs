@@ -108,6 +108,54 @@ impl Network {
         }
     }
 
+    /// Replaces the classifier with one initialised from `seed` alone, as PyTorch initialises
+    /// `nn.Linear` (uniform in ±1/√fan_in; DenseNet's bias 0). Unlike Burn's random initialisers
+    /// it draws from no shared generator, so concurrent work cannot change a run's starting point.
+    pub fn with_seeded_head(self, num_classes: usize, seed: u64, device: &Device) -> Self {
+        use rand::{Rng, SeedableRng};
+        let fan_in = self.feature_dim();
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let weight: Vec<f32> = (0..fan_in * num_classes)
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
+        let zero_bias = matches!(self, Network::DenseNet(_));
+        let bias: Vec<f32> = (0..num_classes)
+            .map(|_| {
+                if zero_bias {
+                    0.0
+                } else {
+                    rng.random_range(-bound..bound)
+                }
+            })
+            .collect();
+        let mut head = linear(fan_in, num_classes, device);
+        // Burn keeps Linear weights as (in, out).
+        head.weight = burn::module::Param::from_tensor(Tensor::from_data(
+            TensorData::new(weight, [fan_in, num_classes]),
+            device,
+        ));
+        head.bias = Some(burn::module::Param::from_tensor(Tensor::from_data(
+            TensorData::new(bias, [num_classes]),
+            device,
+        )));
+        self.with_head(head)
+    }
+
+    /// This network with `head` as its classifier.
+    pub fn with_head(self, head: burn::nn::Linear) -> Self {
+        match self {
+            Network::ResNet(mut net) => {
+                net.fc = head;
+                Network::ResNet(net)
+            }
+            Network::DenseNet(mut net) => {
+                net.classifier = head;
+                Network::DenseNet(net)
+            }
+        }
+    }
+
     /// Freezes everything but the head: no gradients, and BatchNorm uses its running statistics
     /// (inference mode) instead of batch statistics, as transfer learning wants.
     pub fn freeze_backbone(self) -> Self {

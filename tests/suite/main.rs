@@ -8,4 +8,5 @@ mod labelling;
 mod parity;
 mod preprocess;
 mod presets;
+mod training;
 mod transfer;

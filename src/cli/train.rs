@@ -1,0 +1,74 @@
+use crate::backend::select_and_log;
+use crate::train::run_folder::RunFolder;
+use crate::train::{Experiment, TrainEvent, start_training};
+use anyhow::{Context, bail};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The experiment (RON): at least `dataset` and `architecture`; every other field has a default.
+    pub experiment: PathBuf,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let experiment = Experiment::load(&args.experiment)?;
+    let device = select_and_log()?;
+    let run = RunFolder::create(&args.experiment).with_context(|| {
+        format!(
+            "{}: cannot create the run folder",
+            args.experiment.display()
+        )
+    })?;
+    let run_path = run.path.clone();
+    println!("run folder: {}", run_path.display());
+    let handle = start_training(experiment, run, device)?;
+    let mut outcome = Ok(());
+    for event in handle.events.iter() {
+        match event {
+            TrainEvent::Started {
+                device,
+                classes,
+                train_images,
+                validation_images,
+                notes,
+            } => {
+                println!(
+                    "training on {device}: {train_images} training and {validation_images} validation images, classes {}",
+                    classes.join(", ")
+                );
+                for note in notes {
+                    println!("  {note}");
+                }
+            }
+            TrainEvent::BatchDone { .. } | TrainEvent::CheckpointSaved(_) => {}
+            TrainEvent::EpochDone(m) => println!(
+                "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} | lr {:.5} | {:.1} img/s, {:.1} s",
+                m.epoch,
+                m.train_loss,
+                m.train_accuracy,
+                m.validation_loss,
+                m.validation_accuracy,
+                m.learning_rate,
+                m.images_per_second,
+                m.seconds
+            ),
+            TrainEvent::Finished(report) => {
+                println!(
+                    "{}: best validation accuracy {:.3} (epoch {}), final {:.3}; report in {}",
+                    report.ended,
+                    report.best_validation_accuracy,
+                    report.best_epoch,
+                    report.final_validation_accuracy,
+                    run_path.join("report.ron").display()
+                );
+            }
+            TrainEvent::Failed(reason) => outcome = Err(reason),
+        }
+    }
+    handle.join();
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(reason) => bail!("training failed: {reason}"),
+    }
+}

@@ -1,0 +1,211 @@
+//! An experiment: everything a training run needs, as a RON file where every field has a default,
+//! so a minimal file names only a dataset and an architecture.
+
+use crate::data::split::SplitSettings;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrainingMode {
+    /// Freeze the pretrained backbone and train a new linear head. Backbone features are computed
+    /// once and cached, so every epoch after the first costs almost nothing.
+    FrozenBackbone,
+    /// Train every layer (BatchNorm in training mode).
+    FineTune,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerChoice {
+    /// SGD with momentum (PyTorch's semantics: no dampening).
+    Sgd {
+        momentum: f64,
+    },
+    AdamW,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    Constant,
+    /// Cosine decay from the learning rate to 0 over all epochs.
+    Cosine,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Experiment {
+    /// A class-folder dataset or a manifest; relative paths are relative to the experiment file.
+    pub dataset: PathBuf,
+    /// A preset name (`resnet18`, `densenet121`, …) or a RON architecture file.
+    pub architecture: String,
+    /// A torchvision `.pth` file, or an official name (`resnet18`) fetched into the cache before;
+    /// `None` trains from scratch.
+    pub weights: Option<String>,
+    pub mode: TrainingMode,
+    pub optimizer: OptimizerChoice,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Shorter side before the center crop.
+    pub resize: u32,
+    /// Side of the square the network sees.
+    pub image_size: u32,
+    pub split: SplitSettings,
+    pub seed: u64,
+}
+
+impl Default for Experiment {
+    fn default() -> Self {
+        Self {
+            dataset: PathBuf::new(),
+            architecture: "resnet18".into(),
+            weights: None,
+            mode: TrainingMode::FrozenBackbone,
+            optimizer: OptimizerChoice::Sgd { momentum: 0.9 },
+            learning_rate: 0.01,
+            weight_decay: 0.0,
+            schedule: Schedule::Cosine,
+            batch_size: 32,
+            epochs: 10,
+            resize: 256,
+            image_size: 224,
+            split: SplitSettings::default(),
+            seed: 42,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ExperimentError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl Experiment {
+    /// Reads an experiment file, resolves its relative paths against the file's folder, and
+    /// validates it.
+    pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
+        let error = |message: String| ExperimentError {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| error(format!("cannot read the experiment: {e}")))?;
+        let mut experiment: Experiment =
+            ron::from_str(&text).map_err(|e| error(format!("not a valid experiment: {e}")))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        experiment.dataset = base.join(&experiment.dataset);
+        if experiment.architecture.ends_with(".ron") {
+            experiment.architecture = base
+                .join(&experiment.architecture)
+                .to_string_lossy()
+                .into_owned();
+        }
+        if let Some(weights) = &experiment.weights
+            && weights.ends_with(".pth")
+        {
+            experiment.weights = Some(base.join(weights).to_string_lossy().into_owned());
+        }
+        experiment.validate().map_err(error)?;
+        Ok(experiment)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.dataset.as_os_str().is_empty() {
+            return Err(
+                "`dataset` is missing: name a folder of class folders or a manifest".into(),
+            );
+        }
+        if self.batch_size == 0 {
+            return Err("`batch_size` must be at least 1".into());
+        }
+        if self.epochs == 0 {
+            return Err("`epochs` must be at least 1".into());
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(format!(
+                "`learning_rate` is {}: must be positive",
+                self.learning_rate
+            ));
+        }
+        if !(self.weight_decay >= 0.0) {
+            return Err(format!(
+                "`weight_decay` is {}: must be 0 or more",
+                self.weight_decay
+            ));
+        }
+        if let OptimizerChoice::Sgd { momentum } = self.optimizer
+            && !(0.0..1.0).contains(&momentum)
+        {
+            return Err(format!(
+                "`optimizer` momentum is {momentum}: must be in [0, 1)"
+            ));
+        }
+        if self.image_size == 0 || self.resize < self.image_size {
+            return Err(format!(
+                "`image_size` ({}) must be at least 1 and `resize` ({}) at least as large",
+                self.image_size, self.resize
+            ));
+        }
+        if !(0.0..1.0).contains(&self.split.validation_fraction) {
+            return Err(format!(
+                "`split.validation_fraction` is {}: must be in [0, 1)",
+                self.split.validation_fraction
+            ));
+        }
+        Ok(())
+    }
+
+    /// The learning rate for `epoch` (0-based) of `epochs`.
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.learning_rate,
+            Schedule::Cosine => {
+                let progress = epoch as f64 / self.epochs.max(1) as f64;
+                0.5 * self.learning_rate * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_example_and_a_minimal_file_parse() {
+        let full = r#"(
+            dataset: "datasets/gcompris4",
+            architecture: "resnet18",
+            weights: Some("resnet18"),
+            mode: FrozenBackbone,
+            optimizer: Sgd(momentum: 0.9),
+            learning_rate: 0.01, weight_decay: 0.0, schedule: Cosine,
+            batch_size: 32, epochs: 10, resize: 256, image_size: 224,
+            split: (validation_fraction: 0.2, seed: 42), seed: 42,
+        )"#;
+        let parsed: Experiment = ron::from_str(full).unwrap();
+        parsed.validate().unwrap();
+        let minimal: Experiment =
+            ron::from_str(r#"(dataset: "photos", architecture: "densenet121")"#).unwrap();
+        assert_eq!(minimal.epochs, Experiment::default().epochs);
+        assert!(
+            ron::from_str::<Experiment>(r#"(dataset: "x", epoch: 3)"#).is_err(),
+            "a misspelt field is an error"
+        );
+    }
+
+    #[test]
+    fn cosine_decays_from_the_rate_towards_zero() {
+        let e = Experiment {
+            epochs: 4,
+            learning_rate: 0.1,
+            ..Experiment::default()
+        };
+        assert_eq!(e.learning_rate_at(0), 0.1);
+        assert!((e.learning_rate_at(2) - 0.05).abs() < 1e-12);
+        assert!(e.learning_rate_at(3) < 0.02);
+    }
+}

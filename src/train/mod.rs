@@ -1,0 +1,10 @@
+//! The training engine: experiments, the worker thread and its typed events, the run folder.
+
+pub mod events;
+pub mod experiment;
+pub mod run_folder;
+pub mod worker;
+
+pub use events::{EpochMetrics, Report, TrainCommand, TrainEvent};
+pub use experiment::{Experiment, OptimizerChoice, Schedule, TrainingMode};
+pub use worker::{TrainingHandle, start_training};

@@ -1,0 +1,73 @@
+//! A run's folder: the experiment as run, the split, metrics, checkpoints, the report and a status
+//! line, each written atomically so a run killed at any moment leaves a folder that opens and
+//! says how far it got.
+
+use super::events::{EpochMetrics, Report};
+use super::experiment::Experiment;
+use crate::files::write_atomic;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+pub struct RunFolder {
+    pub path: PathBuf,
+}
+
+fn ron_text<T: Serialize>(value: &T) -> String {
+    ron::ser::to_string_pretty(value, ron::ser::PrettyConfig::default())
+        .unwrap_or_else(|e| format!("/* {e} */"))
+}
+
+impl RunFolder {
+    /// A new folder `runs/<name>-<n>` next to the experiment file.
+    pub fn create(experiment_path: &Path) -> std::io::Result<RunFolder> {
+        let base = experiment_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("runs");
+        std::fs::create_dir_all(&base)?;
+        let stem = experiment_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "run".into());
+        for n in 1.. {
+            let path = base.join(format!("{stem}-{n}"));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(RunFolder { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("some run number is free")
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<(), String> {
+        let path = self.path.join(name);
+        write_atomic(&path, text.as_bytes())
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    }
+
+    pub fn write_experiment(&self, experiment: &Experiment) -> Result<(), String> {
+        self.write("experiment.ron", &ron_text(experiment))
+    }
+
+    pub fn write_split(&self, manifest: &crate::data::split::Manifest) -> Result<(), String> {
+        self.write("split.ron", &ron_text(manifest))
+    }
+
+    pub fn write_metrics(&self, metrics: &[EpochMetrics]) -> Result<(), String> {
+        self.write("metrics.ron", &ron_text(&metrics))
+    }
+
+    pub fn write_report(&self, report: &Report) -> Result<(), String> {
+        self.write("report.ron", &ron_text(report))
+    }
+
+    /// One line saying how far the run got ("epoch 3 of 10 done", "finished", "failed: …").
+    pub fn write_status(&self, status: &str) -> Result<(), String> {
+        self.write("status.txt", &format!("{status}\n"))
+    }
+
+    pub fn checkpoint_path(&self, which: &str) -> PathBuf {
+        self.path.join(format!("{which}.bpk"))
+    }
+}

@@ -1,0 +1,664 @@
+//! The training worker: a named thread that trains one experiment, reports typed events and obeys
+//! typed commands. A failure ends the run with a message and never takes the caller down.
+
+use super::events::{EpochMetrics, Report, TrainCommand, TrainEvent};
+use super::experiment::{Experiment, OptimizerChoice, TrainingMode};
+use super::run_folder::RunFolder;
+use crate::backend::SelectedDevice;
+use crate::data::dataset::Dataset;
+use crate::data::loader::{ImageCache, Sample, Transform, batch_indices, load_batch};
+use crate::data::preprocess::EvalTransform;
+use crate::data::split::Subset;
+use crate::model::{Architecture, Network, inspect};
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{
+    AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig,
+};
+use burn::prelude::*;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::time::Instant;
+
+/// A running training: its events, and a way to send it commands.
+pub struct TrainingHandle {
+    pub events: Receiver<TrainEvent>,
+    commands: Sender<TrainCommand>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TrainingHandle {
+    pub fn send(&self, command: TrainCommand) {
+        let _ = self.commands.send(command); // a finished worker no longer listens
+    }
+
+    /// Waits for the worker to end.
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts training `experiment` on `device`, writing into `run`.
+pub fn start_training(
+    experiment: Experiment,
+    run: RunFolder,
+    device: SelectedDevice,
+) -> std::io::Result<TrainingHandle> {
+    let (event_sender, events) = channel();
+    let (commands, command_receiver) = channel();
+    let thread = std::thread::Builder::new()
+        .name("skiplane-train".into())
+        .spawn(move || {
+            let mut worker = Worker {
+                experiment,
+                run,
+                device,
+                events: event_sender,
+                commands: command_receiver,
+                stop_after_epoch: false,
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.train()))
+                .unwrap_or_else(|panic| {
+                    Err(format!("the training crashed: {}", panic_message(&panic)))
+                });
+            match outcome {
+                Ok(report) => {
+                    let _ = worker.run.write_status(&report.ended);
+                    let _ = worker.events.send(TrainEvent::Finished(report));
+                }
+                Err(reason) => {
+                    let _ = worker.run.write_status(&format!("failed: {reason}"));
+                    let _ = worker.events.send(TrainEvent::Failed(reason));
+                }
+            }
+        })?;
+    Ok(TrainingHandle {
+        events,
+        commands,
+        thread: Some(thread),
+    })
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown error".into());
+    if text.to_ascii_lowercase().contains("memory") || text.contains("alloc") {
+        format!("{text} (out of memory? try a smaller batch size or image size)")
+    } else {
+        text
+    }
+}
+
+/// What the command channel says to do at a batch boundary.
+enum Flow {
+    Continue,
+    StopNow,
+}
+
+struct Worker {
+    experiment: Experiment,
+    run: RunFolder,
+    device: SelectedDevice,
+    events: Sender<TrainEvent>,
+    commands: Receiver<TrainCommand>,
+    stop_after_epoch: bool,
+}
+
+/// Accuracy and loss over a set, with the predictions for the report.
+struct Evaluation {
+    loss: f64,
+    accuracy: f64,
+    predictions: Vec<usize>,
+}
+
+impl Worker {
+    fn emit(&self, event: TrainEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn poll_commands(&mut self) -> Flow {
+        loop {
+            match self.commands.try_recv() {
+                Ok(TrainCommand::StopNow) => return Flow::StopNow,
+                Ok(TrainCommand::StopAfterEpoch) => self.stop_after_epoch = true,
+                Ok(TrainCommand::Resume) => {}
+                Ok(TrainCommand::Pause) => loop {
+                    // Paused: wait for the next command without spinning.
+                    match self.commands.recv() {
+                        Ok(TrainCommand::Resume) => break,
+                        Ok(TrainCommand::StopNow) | Err(_) => return Flow::StopNow,
+                        Ok(TrainCommand::StopAfterEpoch) => self.stop_after_epoch = true,
+                        Ok(TrainCommand::Pause) => {}
+                    }
+                },
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => {
+                    return Flow::Continue;
+                }
+            }
+        }
+    }
+
+    fn train(&mut self) -> Result<Report, String> {
+        let exp = self.experiment.clone();
+        let device = self.device.device.clone();
+        device.seed(exp.seed);
+        let dataset = Dataset::open(&exp.dataset, &exp.split).map_err(|e| e.to_string())?;
+        let classes = dataset.classes.clone();
+        if classes.len() < 2 {
+            return Err(format!(
+                "{}: needs at least two classes with images",
+                exp.dataset.display()
+            ));
+        }
+        let train = dataset.samples(Subset::Train);
+        let validation = dataset.samples(Subset::Validation);
+        if train.is_empty() || validation.is_empty() {
+            return Err(format!(
+                "{}: the split left no training or no validation images",
+                exp.dataset.display()
+            ));
+        }
+        self.run.write_experiment(&exp)?;
+        self.run.write_split(&dataset.manifest)?;
+        self.run.write_status("preparing")?;
+
+        let arch = Architecture::resolve(&exp.architecture)?.with_num_classes(classes.len());
+        let plan = inspect(&arch, exp.image_size as usize).map_err(|e| e.to_string())?;
+        let training_device = Device::autodiff(device.clone());
+        let build_on = match exp.mode {
+            TrainingMode::FrozenBackbone => &device,
+            TrainingMode::FineTune => &training_device,
+        };
+        let mut network = Network::new(&arch, build_on).map_err(|e| e.to_string())?;
+        let mut notes = Vec::new();
+        let mut head_loaded = false;
+        if let Some(weights) = &exp.weights {
+            let path = resolve_weights(weights)?;
+            let report = crate::weights::load_torchvision(&mut network, &arch, &path)
+                .map_err(|e| e.to_string())?;
+            head_loaded = report.head_loaded;
+            notes.extend(report.notes);
+        } else {
+            notes.push("no pretrained weights: training from scratch".into());
+        }
+        if !head_loaded {
+            network = network.with_seeded_head(classes.len(), exp.seed, build_on);
+        }
+        if exp.mode == TrainingMode::FrozenBackbone {
+            notes.push("frozen backbone: features are computed once and cached; later epochs train only the head".into());
+        }
+        self.emit(TrainEvent::Started {
+            device: self.device.description.clone(),
+            classes: classes.clone(),
+            train_images: train.len(),
+            validation_images: validation.len(),
+            notes,
+        });
+
+        let transform = Transform::Eval(EvalTransform::new(exp.resize, exp.image_size));
+        let cache = ImageCache::new(1 << 30);
+        let parameters = network.parameter_count();
+        let (trainable_parameters, history, evaluation, ended) = match exp.mode {
+            TrainingMode::FrozenBackbone => {
+                let started = Instant::now();
+                let train_features =
+                    self.features(&network, &train, &transform, &cache, &device)?;
+                let validation_features =
+                    self.features(&network, &validation, &transform, &cache, &device)?;
+                let head = head_of(&network).clone().train(); // autodiff on, on the training device
+                let trainable = head.num_params();
+                let features_seconds = started.elapsed().as_secs_f64();
+                let (history, evaluation, ended) = self.train_head(
+                    &network,
+                    head,
+                    (&train, &train_features),
+                    (&validation, &validation_features),
+                    features_seconds,
+                    &training_device,
+                    &device,
+                )?;
+                (trainable, history, evaluation, ended)
+            }
+            TrainingMode::FineTune => {
+                let trainable = parameters;
+                let (history, evaluation, ended) =
+                    self.fine_tune(network, &train, &validation, &transform, &cache, &device)?;
+                (trainable, history, evaluation, ended)
+            }
+        };
+        // The first epoch that reached the best accuracy (the one the best checkpoint holds).
+        let best = history
+            .iter()
+            .fold(None::<&EpochMetrics>, |best, m| match best {
+                Some(b) if b.validation_accuracy >= m.validation_accuracy => Some(b),
+                _ => Some(m),
+            })
+            .cloned();
+        let (precision, recall, confusion) =
+            per_class(&validation, &evaluation.predictions, classes.len());
+        let seconds: f64 = history.iter().map(|m| m.seconds).sum();
+        let report = Report {
+            classes,
+            epochs_run: history.len(),
+            best_epoch: best.as_ref().map_or(0, |m| m.epoch),
+            best_validation_accuracy: best.as_ref().map_or(0.0, |m| m.validation_accuracy),
+            final_validation_accuracy: evaluation.accuracy,
+            precision,
+            recall,
+            confusion,
+            parameters,
+            trainable_parameters,
+            gflops: plan.gflops(),
+            seconds_per_epoch: seconds / history.len().max(1) as f64,
+            train_images_per_second: history.iter().map(|m| m.images_per_second).sum::<f64>()
+                / history.len().max(1) as f64,
+            ended,
+        };
+        self.run.write_report(&report)?;
+        Ok(report)
+    }
+
+    /// Backbone features of every sample, on the plain (inference) device, in batches.
+    fn features(
+        &mut self,
+        network: &Network,
+        samples: &[Sample],
+        transform: &Transform,
+        cache: &ImageCache,
+        device: &Device,
+    ) -> Result<Vec<f32>, String> {
+        let mut features = Vec::new();
+        let batches = batch_indices(samples.len(), self.experiment.batch_size, None);
+        for indices in &batches {
+            if let Flow::StopNow = self.poll_commands() {
+                return Err("stopped by the user before training started".into());
+            }
+            let batch = load_batch(samples, indices, transform, cache, 0);
+            if let Some((path, reason)) = batch.failures.first() {
+                return Err(format!("{}: {reason}", path.display()));
+            }
+            let size = batch.size as usize;
+            let images = Tensor::<4>::from_data(
+                TensorData::new(batch.images, [batch.labels.len(), 3, size, size]),
+                device,
+            );
+            let out = network.features(images).into_data().convert::<f32>();
+            features.extend(out.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?);
+        }
+        Ok(features)
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        let exp = &self.experiment;
+        match exp.optimizer {
+            OptimizerChoice::Sgd { momentum } => SgdConfig::new()
+                .with_momentum((momentum > 0.0).then(|| {
+                    MomentumConfig::new()
+                        .with_momentum(momentum)
+                        .with_dampening(0.0)
+                }))
+                .with_weight_decay(
+                    (exp.weight_decay > 0.0)
+                        .then(|| WeightDecayConfig::new(exp.weight_decay as f32)),
+                )
+                .init(),
+            OptimizerChoice::AdamW => AdamWConfig::new()
+                .with_weight_decay(exp.weight_decay as f32)
+                .init(),
+        }
+    }
+
+    /// Trains the head on cached features; `features_seconds` (the one backbone pass) is counted
+    /// in the first epoch's time.
+    #[allow(clippy::too_many_arguments)]
+    fn train_head(
+        &mut self,
+        network: &Network,
+        mut head: Linear,
+        (train, train_features): (&[Sample], &[f32]),
+        (validation, validation_features): (&[Sample], &[f32]),
+        features_seconds: f64,
+        training_device: &Device,
+        device: &Device,
+    ) -> Result<(Vec<EpochMetrics>, Evaluation, String), String> {
+        let exp = self.experiment.clone();
+        let [dim, _] = head.weight.dims();
+        let loss_fn = CrossEntropyLossConfig::new().init(training_device);
+        let mut optimizer = self.optimizer();
+        let mut history = Vec::new();
+        let mut evaluation =
+            evaluate_head(&head.valid(), validation, validation_features, dim, device);
+        let mut ended = "finished".to_string();
+        'epochs: for epoch in 0..exp.epochs {
+            let started = Instant::now();
+            let lr = exp.learning_rate_at(epoch);
+            let batches =
+                batch_indices(train.len(), exp.batch_size, Some((exp.seed, epoch as u64)));
+            let (mut loss_sum, mut correct) = (0.0, 0usize);
+            for (b, indices) in batches.iter().enumerate() {
+                if let Flow::StopNow = self.poll_commands() {
+                    ended = "stopped by the user".into();
+                    break 'epochs;
+                }
+                let x: Vec<f32> = indices
+                    .iter()
+                    .flat_map(|&i| train_features[i * dim..(i + 1) * dim].iter().copied())
+                    .collect();
+                let labels: Vec<i64> = indices.iter().map(|&i| train[i].label as i64).collect();
+                let x = Tensor::<2>::from_data(
+                    TensorData::new(x, [indices.len(), dim]),
+                    training_device,
+                );
+                let targets = Tensor::<1, Int>::from_data(
+                    TensorData::new(labels.clone(), [indices.len()]),
+                    training_device,
+                );
+                let logits = head.forward(x);
+                let loss = loss_fn.forward(logits.clone(), targets);
+                let loss_value = loss.clone().into_scalar::<f32>() as f64;
+                correct += count_correct(logits.inner(), &labels);
+                loss_sum += loss_value * indices.len() as f64;
+                let grads = GradientsParams::from_grads(loss.backward(), &head);
+                head = optimizer.step(lr, head, grads);
+                self.emit(TrainEvent::BatchDone {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    batches: batches.len(),
+                    loss: loss_value,
+                });
+            }
+            evaluation = evaluate_head(&head.valid(), validation, validation_features, dim, device);
+            let seconds =
+                started.elapsed().as_secs_f64() + if epoch == 0 { features_seconds } else { 0.0 };
+            let metrics = EpochMetrics {
+                epoch: epoch + 1,
+                train_loss: loss_sum / train.len() as f64,
+                train_accuracy: correct as f64 / train.len() as f64,
+                validation_loss: evaluation.loss,
+                validation_accuracy: evaluation.accuracy,
+                learning_rate: lr,
+                images_per_second: train.len() as f64 / seconds.max(1e-9),
+                seconds,
+            };
+            let improved = history
+                .iter()
+                .all(|m: &EpochMetrics| metrics.validation_accuracy > m.validation_accuracy);
+            self.epoch_done(&mut history, metrics)?;
+            let trained = network.clone().with_head(head.valid());
+            self.save_checkpoint(&trained, "last")?;
+            if improved {
+                self.save_checkpoint(&trained, "best")?;
+            }
+            if self.stop_after_epoch {
+                ended = "stopped by the user".into();
+                break;
+            }
+        }
+        Ok((history, evaluation, ended))
+    }
+
+    fn fine_tune(
+        &mut self,
+        mut network: Network,
+        train: &[Sample],
+        validation: &[Sample],
+        transform: &Transform,
+        cache: &ImageCache,
+        device: &Device,
+    ) -> Result<(Vec<EpochMetrics>, Evaluation, String), String> {
+        let exp = self.experiment.clone();
+        let training_device = Device::autodiff(device.clone());
+        let loss_fn = CrossEntropyLossConfig::new().init(&training_device);
+        let mut optimizer = self.optimizer();
+        let mut history = Vec::new();
+        let mut evaluation = evaluate_network(
+            &network.valid(),
+            validation,
+            transform,
+            cache,
+            exp.batch_size,
+            device,
+        )?;
+        let mut ended = "finished".to_string();
+        'epochs: for epoch in 0..exp.epochs {
+            let started = Instant::now();
+            let lr = exp.learning_rate_at(epoch);
+            let batches =
+                batch_indices(train.len(), exp.batch_size, Some((exp.seed, epoch as u64)));
+            let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
+            for (b, indices) in batches.iter().enumerate() {
+                if let Flow::StopNow = self.poll_commands() {
+                    ended = "stopped by the user".into();
+                    break 'epochs;
+                }
+                let batch = load_batch(train, indices, transform, cache, epoch as u64);
+                if let Some((path, reason)) = batch.failures.first() {
+                    return Err(format!("{}: {reason}", path.display()));
+                }
+                let size = batch.size as usize;
+                let n = batch.labels.len();
+                let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+                let images = Tensor::<4>::from_data(
+                    TensorData::new(batch.images, [n, 3, size, size]),
+                    &training_device,
+                );
+                let targets = Tensor::<1, Int>::from_data(
+                    TensorData::new(labels.clone(), [n]),
+                    &training_device,
+                );
+                let logits = network.forward(images);
+                let loss = loss_fn.forward(logits.clone(), targets);
+                let loss_value = loss.clone().into_scalar::<f32>() as f64;
+                correct += count_correct(logits.inner(), &labels);
+                loss_sum += loss_value * n as f64;
+                seen += n;
+                let grads = GradientsParams::from_grads(loss.backward(), &network);
+                network = optimizer.step(lr, network, grads);
+                self.emit(TrainEvent::BatchDone {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    batches: batches.len(),
+                    loss: loss_value,
+                });
+            }
+            evaluation = evaluate_network(
+                &network.valid(),
+                validation,
+                transform,
+                cache,
+                exp.batch_size,
+                device,
+            )?;
+            let seconds = started.elapsed().as_secs_f64();
+            let metrics = EpochMetrics {
+                epoch: epoch + 1,
+                train_loss: loss_sum / seen.max(1) as f64,
+                train_accuracy: correct as f64 / seen.max(1) as f64,
+                validation_loss: evaluation.loss,
+                validation_accuracy: evaluation.accuracy,
+                learning_rate: lr,
+                images_per_second: seen as f64 / seconds.max(1e-9),
+                seconds,
+            };
+            let improved = history
+                .iter()
+                .all(|m: &EpochMetrics| metrics.validation_accuracy > m.validation_accuracy);
+            self.epoch_done(&mut history, metrics)?;
+            self.save_checkpoint(&network, "last")?;
+            if improved {
+                self.save_checkpoint(&network, "best")?;
+            }
+            if self.stop_after_epoch {
+                ended = "stopped by the user".into();
+                break;
+            }
+        }
+        Ok((history, evaluation, ended))
+    }
+
+    fn epoch_done(
+        &mut self,
+        history: &mut Vec<EpochMetrics>,
+        metrics: EpochMetrics,
+    ) -> Result<(), String> {
+        history.push(metrics.clone());
+        self.run.write_metrics(history)?;
+        self.run.write_status(&format!(
+            "epoch {} of {} done",
+            metrics.epoch, self.experiment.epochs
+        ))?;
+        self.emit(TrainEvent::EpochDone(metrics));
+        Ok(())
+    }
+
+    /// Saves the network atomically (temporary file, then rename).
+    fn save_checkpoint(&self, network: &Network, which: &str) -> Result<(), String> {
+        let path = self.run.checkpoint_path(which);
+        let temp = path.with_extension("bpk.tmp");
+        network
+            .valid()
+            .save_file(&temp)
+            .map_err(|e| format!("{}: cannot save the checkpoint: {e:?}", temp.display()))?;
+        std::fs::rename(&temp, &path)
+            .map_err(|e| format!("{}: cannot save the checkpoint: {e}", path.display()))?;
+        self.emit(TrainEvent::CheckpointSaved(path));
+        Ok(())
+    }
+}
+
+fn head_of(network: &Network) -> &Linear {
+    match network {
+        Network::ResNet(net) => &net.fc,
+        Network::DenseNet(net) => &net.classifier,
+    }
+}
+
+/// Official names resolve to the cached file; anything else is a path.
+fn resolve_weights(weights: &str) -> Result<std::path::PathBuf, String> {
+    use crate::weights::fetch::OfficialWeights;
+    if let Some(official) = OfficialWeights::find(weights) {
+        return official.cached().ok_or_else(|| {
+            format!("the {weights} weights are not in the cache yet: run `skiplane weights fetch {weights}` (or `skiplane weights import FILE`)")
+        });
+    }
+    Ok(std::path::PathBuf::from(weights))
+}
+
+fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
+    let predicted: Vec<i64> = logits
+        .argmax(1)
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap_or_default();
+    predicted.iter().zip(labels).filter(|(p, l)| p == l).count()
+}
+
+fn evaluate_logits(logits: Tensor<2>, labels: &[i64]) -> (f64, Vec<usize>) {
+    let device = logits.device();
+    let n = labels.len();
+    let targets = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [n]), &device);
+    let loss = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(logits.clone(), targets)
+        .into_scalar::<f32>() as f64;
+    let predicted: Vec<usize> = logits
+        .argmax(1)
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p as usize)
+        .collect();
+    (loss * n as f64, predicted)
+}
+
+fn evaluate_head(
+    head: &Linear,
+    samples: &[Sample],
+    features: &[f32],
+    dim: usize,
+    device: &Device,
+) -> Evaluation {
+    let n = samples.len();
+    let x = Tensor::<2>::from_data(TensorData::new(features.to_vec(), [n, dim]), device);
+    let labels: Vec<i64> = samples.iter().map(|s| s.label as i64).collect();
+    let (loss_sum, predictions) = evaluate_logits(head.forward(x), &labels);
+    summarize(samples, loss_sum, predictions)
+}
+
+fn evaluate_network(
+    network: &Network,
+    samples: &[Sample],
+    transform: &Transform,
+    cache: &ImageCache,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Evaluation, String> {
+    let (mut loss_sum, mut predictions) = (0.0, Vec::with_capacity(samples.len()));
+    for indices in batch_indices(samples.len(), batch_size, None) {
+        let batch = load_batch(samples, &indices, transform, cache, 0);
+        if let Some((path, reason)) = batch.failures.first() {
+            return Err(format!("{}: {reason}", path.display()));
+        }
+        let size = batch.size as usize;
+        let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+        let images = Tensor::<4>::from_data(
+            TensorData::new(batch.images, [labels.len(), 3, size, size]),
+            device,
+        );
+        let (loss, predicted) = evaluate_logits(network.forward(images), &labels);
+        loss_sum += loss;
+        predictions.extend(predicted);
+    }
+    Ok(summarize(samples, loss_sum, predictions))
+}
+
+fn summarize(samples: &[Sample], loss_sum: f64, predictions: Vec<usize>) -> Evaluation {
+    let n = samples.len().max(1) as f64;
+    let correct = samples
+        .iter()
+        .zip(&predictions)
+        .filter(|(s, p)| s.label == **p)
+        .count();
+    Evaluation {
+        loss: loss_sum / n,
+        accuracy: correct as f64 / n,
+        predictions,
+    }
+}
+
+/// Precision, recall and the confusion matrix (`[true][predicted]`).
+fn per_class(
+    samples: &[Sample],
+    predictions: &[usize],
+    classes: usize,
+) -> (Vec<f64>, Vec<f64>, Vec<Vec<usize>>) {
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (s, &p) in samples.iter().zip(predictions) {
+        if s.label < classes && p < classes {
+            confusion[s.label][p] += 1;
+        }
+    }
+    let ratio = |num: usize, den: usize| {
+        if den == 0 {
+            0.0
+        } else {
+            num as f64 / den as f64
+        }
+    };
+    let precision = (0..classes)
+        .map(|c| ratio(confusion[c][c], (0..classes).map(|t| confusion[t][c]).sum()))
+        .collect();
+    let recall = (0..classes)
+        .map(|c| ratio(confusion[c][c], confusion[c].iter().sum()))
+        .collect();
+    (precision, recall, confusion)
+}

@@ -1,0 +1,238 @@
+//! The training engine on small, real data: frozen-backbone and fine-tuning runs, reproducibility,
+//! the run folder, and commands.
+
+use crate::common::fixture;
+use assert_cmd::Command;
+use predicates::prelude::*;
+use skiplane::backend::cpu_device;
+use skiplane::train::run_folder::RunFolder;
+use skiplane::train::{EpochMetrics, Experiment, TrainCommand, TrainEvent, start_training};
+use std::path::{Path, PathBuf};
+
+fn sample_dataset() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4")
+}
+
+/// An experiment file in `dir`: the tiny fixture ResNet (pretrained on nothing in particular, but
+/// loaded exactly as torchvision weights are) on the sample photos at 64x64.
+fn write_experiment(dir: &Path, overrides: &[(&str, &str)]) -> PathBuf {
+    std::fs::write(
+        dir.join("tiny.ron"),
+        "ResNet((stem_width: 8, blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64]))",
+    )
+    .unwrap();
+    let dataset = format!("{:?}", sample_dataset());
+    let weights = format!("Some({:?})", fixture("tiny_resnet_basic.pth"));
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("dataset", &dataset),
+        ("architecture", "\"tiny.ron\""),
+        ("weights", &weights),
+        ("resize", "72"),
+        ("image_size", "64"),
+        ("epochs", "3"),
+        ("batch_size", "16"),
+        ("learning_rate", "0.05"),
+    ];
+    for (key, value) in overrides {
+        fields.retain(|(k, _)| k != key);
+        fields.push((key, value));
+    }
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let path = dir.join("experiment.ron");
+    std::fs::write(&path, format!("({})", body.join(", "))).unwrap();
+    path
+}
+
+fn train(path: &Path) -> (Vec<TrainEvent>, PathBuf) {
+    let experiment = Experiment::load(path).unwrap();
+    let run = RunFolder::create(path).unwrap();
+    let folder = run.path.clone();
+    let handle = start_training(experiment, run, cpu_device("test")).unwrap();
+    let events: Vec<TrainEvent> = handle.events.iter().collect();
+    (events, folder)
+}
+
+fn epochs(events: &[TrainEvent]) -> Vec<EpochMetrics> {
+    events
+        .iter()
+        .filter_map(|e| {
+            if let TrainEvent::EpochDone(m) = e {
+                Some(m.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_frozen_backbone_run_writes_a_complete_run_folder_and_reproduces() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(dir.path(), &[]);
+    let (events, folder) = train(&path);
+    assert!(
+        matches!(
+            events.first(),
+            Some(TrainEvent::Started {
+                train_images: 98,
+                validation_images: 25,
+                ..
+            })
+        ),
+        "{:?}",
+        events.first()
+    );
+    let Some(TrainEvent::Finished(report)) = events.last() else {
+        panic!("did not finish: {:?}", events.last())
+    };
+    assert_eq!(report.epochs_run, 3);
+    assert_eq!(report.confusion.iter().flatten().sum::<usize>(), 25);
+    assert!(
+        report.trainable_parameters < report.parameters,
+        "only the head is trained"
+    );
+    for file in [
+        "experiment.ron",
+        "split.ron",
+        "metrics.ron",
+        "report.ron",
+        "status.txt",
+        "best.bpk",
+        "last.bpk",
+    ] {
+        assert!(folder.join(file).is_file(), "{file}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(folder.join("status.txt"))
+            .unwrap()
+            .trim(),
+        "finished"
+    );
+    // The checkpoint loads back into the same architecture.
+    let arch = skiplane::model::Architecture::from_ron(
+        "ResNet((stem_width: 8, blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64], num_classes: 4))",
+    )
+    .unwrap();
+    let device = cpu_device("test").device;
+    let restored = burn::module::Module::try_load_file(
+        skiplane::model::Network::new(&arch, &device).unwrap(),
+        folder.join("last.bpk"),
+    );
+    assert!(restored.is_ok(), "{:?}", restored.err());
+
+    let first = epochs(&events);
+    assert!(
+        first.last().unwrap().train_loss < first[0].train_loss,
+        "the head learns: {first:?}"
+    );
+
+    // Same experiment, same seed, CPU: the same numbers.
+    let (again, _) = train(&path);
+    let second = epochs(&again);
+    let figures = |m: &EpochMetrics| {
+        (
+            m.train_loss,
+            m.train_accuracy,
+            m.validation_loss,
+            m.validation_accuracy,
+            m.learning_rate,
+        )
+    };
+    assert_eq!(
+        first.iter().map(figures).collect::<Vec<_>>(),
+        second.iter().map(figures).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn fine_tuning_trains_every_layer_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(
+        dir.path(),
+        &[
+            ("mode", "FineTune"),
+            ("epochs", "1"),
+            ("resize", "40"),
+            ("image_size", "32"),
+            ("optimizer", "AdamW"),
+            ("learning_rate", "0.001"),
+        ],
+    );
+    let (events, folder) = train(&path);
+    let Some(TrainEvent::Finished(report)) = events.last() else {
+        panic!("did not finish: {:?}", events.last())
+    };
+    assert_eq!(report.trainable_parameters, report.parameters);
+    assert!(folder.join("last.bpk").is_file());
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::CheckpointSaved(_)))
+    );
+}
+
+#[test]
+fn stop_now_ends_the_run_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(dir.path(), &[("epochs", "50")]);
+    let experiment = Experiment::load(&path).unwrap();
+    let run = RunFolder::create(&path).unwrap();
+    let folder = run.path.clone();
+    let handle = start_training(experiment, run, cpu_device("test")).unwrap();
+    let mut last = None;
+    for event in handle.events.iter() {
+        if let TrainEvent::EpochDone(m) = &event
+            && m.epoch == 2
+        {
+            handle.send(TrainCommand::StopNow);
+        }
+        last = Some(event);
+    }
+    let Some(TrainEvent::Finished(report)) = last else {
+        panic!("{last:?}")
+    };
+    assert_eq!(report.ended, "stopped by the user");
+    assert!(report.epochs_run < 50);
+    assert_eq!(
+        std::fs::read_to_string(folder.join("status.txt"))
+            .unwrap()
+            .trim(),
+        "stopped by the user"
+    );
+}
+
+#[test]
+fn skiplane_train_prints_epochs_and_bad_experiments_get_clear_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(dir.path(), &[("epochs", "2")]);
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .arg("train")
+        .arg(&path)
+        .env("SKIPLANE_BACKEND", "cpu")
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("epoch   2:")
+                .and(predicates::str::contains("features are computed once")),
+        );
+
+    let bad = dir.path().join("bad.ron");
+    std::fs::write(&bad, "(dataset: \"nowhere\", architecture: \"resnet18\")").unwrap();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .arg("train")
+        .arg(&bad)
+        .env("SKIPLANE_BACKEND", "cpu")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("nowhere"));
+    std::fs::write(&bad, "(dataset: \"x\", epochs: 0)").unwrap();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .arg("train")
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("epochs"));
+}
