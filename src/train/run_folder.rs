@@ -8,6 +8,9 @@ use crate::files::write_atomic;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// The Burn release this build links (checked against Cargo.lock by a test).
+pub const BURN_VERSION: &str = "0.22.1";
+
 pub struct RunFolder {
     pub path: PathBuf,
 }
@@ -62,6 +65,23 @@ impl RunFolder {
         self.write("report.ron", &ron_text(report))
     }
 
+    /// Versions and the exact weights used, so a result can be traced.
+    pub fn write_provenance(&self, weights: Option<(&Path, &str)>) -> Result<(), String> {
+        let text = format!(
+            "(\n    skiplane: {:?},\n    burn: {:?},\n    weights: {},\n)\n",
+            env!("CARGO_PKG_VERSION"),
+            BURN_VERSION,
+            match weights {
+                Some((path, sha256)) => format!(
+                    "Some((path: {:?}, sha256: {sha256:?}))",
+                    path.display().to_string()
+                ),
+                None => "None".into(),
+            }
+        );
+        self.write("provenance.ron", &text)
+    }
+
     /// One line saying how far the run got ("epoch 3 of 10 done", "finished", "failed: …").
     pub fn write_status(&self, status: &str) -> Result<(), String> {
         self.write("status.txt", &format!("{status}\n"))
@@ -69,5 +89,21 @@ impl RunFolder {
 
     pub fn checkpoint_path(&self, which: &str) -> PathBuf {
         self.path.join(format!("{which}.bpk"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_recorded_burn_version_is_the_locked_one() {
+        let lock = include_str!("../../Cargo.lock");
+        let entry = format!(
+            "name = \"burn-core\"\nversion = \"{}\"",
+            super::BURN_VERSION
+        );
+        assert!(
+            lock.contains(&entry),
+            "update BURN_VERSION to the burn-core version in Cargo.lock"
+        );
     }
 }

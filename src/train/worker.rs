@@ -180,11 +180,15 @@ impl Worker {
         let mut head_loaded = false;
         if let Some(weights) = &exp.weights {
             let path = resolve_weights(weights)?;
+            let sha256 = crate::files::sha256_file(&path)
+                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            self.run.write_provenance(Some((&path, &sha256)))?;
             let report = crate::weights::load_torchvision(&mut network, &arch, &path)
                 .map_err(|e| e.to_string())?;
             head_loaded = report.head_loaded;
             notes.extend(report.notes);
         } else {
+            self.run.write_provenance(None)?;
             notes.push("no pretrained weights: training from scratch".into());
         }
         if !head_loaded {

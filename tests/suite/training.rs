@@ -108,6 +108,10 @@ fn a_frozen_backbone_run_writes_a_complete_run_folder_and_reproduces() {
             .trim(),
         "finished"
     );
+    let provenance = std::fs::read_to_string(folder.join("provenance.ron")).unwrap();
+    let sha = skiplane::files::sha256_file(&fixture("tiny_resnet_basic.pth")).unwrap();
+    assert!(provenance.contains(&sha), "{provenance}");
+
     // The checkpoint loads back into the same architecture.
     let arch = skiplane::model::Architecture::from_ron(
         "ResNet((stem_width: 8, blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64], num_classes: 4))",
