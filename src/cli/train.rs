@@ -1,3 +1,4 @@
+use super::human_bytes;
 use crate::backend::select_and_log;
 use crate::train::run_folder::RunFolder;
 use crate::train::{Experiment, TrainEvent, start_training};
@@ -23,6 +24,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let run_path = run.path.clone();
     println!("run folder: {}", run_path.display());
     let handle = start_training(experiment, run, device)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    // A progress bar on a terminal; plain lines when piped (a hidden bar would swallow them).
+    let say = |line: String| {
+        if bar.is_hidden() {
+            println!("{line}")
+        } else {
+            bar.println(line)
+        }
+    };
     let mut outcome = Ok(());
     for event in handle.events.iter() {
         match event {
@@ -33,16 +48,29 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 validation_images,
                 notes,
             } => {
-                println!(
+                say(format!(
                     "training on {device}: {train_images} training and {validation_images} validation images, classes {}",
                     classes.join(", ")
-                );
+                ));
                 for note in notes {
-                    println!("  {note}");
+                    say(format!("  {note}"));
                 }
             }
-            TrainEvent::BatchDone { .. } | TrainEvent::CheckpointSaved(_) => {}
-            TrainEvent::EpochDone(m) => println!(
+            TrainEvent::BatchDone {
+                epoch,
+                batch,
+                batches,
+                loss,
+                eta_seconds,
+            } => {
+                bar.set_length(batches as u64);
+                bar.set_position(batch as u64);
+                bar.set_message(format!(
+                    "epoch {epoch}: loss {loss:.4}, about {eta_seconds:.0} s left"
+                ));
+            }
+            TrainEvent::CheckpointSaved(_) => {}
+            TrainEvent::EpochDone(m) => say(format!(
                 "epoch {:>3}: train loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} | lr {:.5} | {:.1} img/s, {:.1} s",
                 m.epoch,
                 m.train_loss,
@@ -52,8 +80,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 m.learning_rate,
                 m.images_per_second,
                 m.seconds
-            ),
+            )),
             TrainEvent::Finished(report) => {
+                bar.finish_and_clear();
+                if let Some(peak) = report.peak_memory_bytes {
+                    println!(
+                        "memory: peak {} resident (before training {}); the inspector estimated {}",
+                        human_bytes(peak),
+                        human_bytes(report.baseline_memory_bytes.unwrap_or(0)),
+                        human_bytes(report.estimated_memory_bytes)
+                    );
+                }
                 println!(
                     "{}: best validation accuracy {:.3} (epoch {}), final {:.3}; report in {}",
                     report.ended,
@@ -63,7 +100,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                     run_path.join("report.ron").display()
                 );
             }
-            TrainEvent::Failed(reason) => outcome = Err(reason),
+            TrainEvent::Failed(reason) => {
+                bar.finish_and_clear();
+                outcome = Err(reason);
+            }
         }
     }
     handle.join();

@@ -27,6 +27,9 @@ pub struct EpochMetrics {
     pub learning_rate: f64,
     pub images_per_second: f64,
     pub seconds: f64,
+    /// Peak resident memory of the process so far (CPU backend, Linux), if measured.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
 }
 
 /// The end-of-run summary.
@@ -47,7 +50,12 @@ pub struct Report {
     pub gflops: f64,
     pub seconds_per_epoch: f64,
     pub train_images_per_second: f64,
-    /// How the run ended: "finished", "stopped by the user".
+    /// Resident memory before training started and its peak during the run (measured, CPU backend).
+    pub baseline_memory_bytes: Option<u64>,
+    pub peak_memory_bytes: Option<u64>,
+    /// The inspector's estimate for this mode and batch, to set beside the measurement.
+    pub estimated_memory_bytes: u64,
+    /// How the run ended: "finished", "stopped by the user", "stopped early: …".
     pub ended: String,
 }
 
@@ -66,6 +74,8 @@ pub enum TrainEvent {
         batch: usize,
         batches: usize,
         loss: f64,
+        /// Estimated seconds until the last epoch ends.
+        eta_seconds: f64,
     },
     EpochDone(EpochMetrics),
     CheckpointSaved(PathBuf),

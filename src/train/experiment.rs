@@ -28,6 +28,11 @@ pub enum Schedule {
     Constant,
     /// Cosine decay from the learning rate to 0 over all epochs.
     Cosine,
+    /// Multiply the rate by `gamma` every `every_epochs` epochs (torch's StepLR).
+    Step {
+        every_epochs: usize,
+        gamma: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +58,8 @@ pub struct Experiment {
     pub image_size: u32,
     pub split: SplitSettings,
     pub seed: u64,
+    /// Stop when validation accuracy has not improved for this many epochs.
+    pub early_stopping_patience: Option<usize>,
 }
 
 impl Default for Experiment {
@@ -72,6 +79,7 @@ impl Default for Experiment {
             image_size: 224,
             split: SplitSettings::default(),
             seed: 42,
+            early_stopping_patience: None,
         }
     }
 }
@@ -149,6 +157,19 @@ impl Experiment {
                 self.image_size, self.resize
             ));
         }
+        if let Schedule::Step {
+            every_epochs,
+            gamma,
+        } = self.schedule
+            && (every_epochs == 0 || !(gamma > 0.0))
+        {
+            return Err(format!(
+                "`schedule` Step needs every_epochs ≥ 1 and gamma > 0, got {every_epochs} and {gamma}"
+            ));
+        }
+        if self.early_stopping_patience == Some(0) {
+            return Err("`early_stopping_patience` must be at least 1 (or None)".into());
+        }
         if !(0.0..1.0).contains(&self.split.validation_fraction) {
             return Err(format!(
                 "`split.validation_fraction` is {}: must be in [0, 1)",
@@ -162,6 +183,10 @@ impl Experiment {
     pub fn learning_rate_at(&self, epoch: usize) -> f64 {
         match self.schedule {
             Schedule::Constant => self.learning_rate,
+            Schedule::Step {
+                every_epochs,
+                gamma,
+            } => self.learning_rate * gamma.powi((epoch / every_epochs.max(1)) as i32),
             Schedule::Cosine => {
                 let progress = epoch as f64 / self.epochs.max(1) as f64;
                 0.5 * self.learning_rate * (1.0 + (std::f64::consts::PI * progress).cos())
@@ -207,5 +232,16 @@ mod tests {
         assert_eq!(e.learning_rate_at(0), 0.1);
         assert!((e.learning_rate_at(2) - 0.05).abs() < 1e-12);
         assert!(e.learning_rate_at(3) < 0.02);
+        let step = Experiment {
+            schedule: Schedule::Step {
+                every_epochs: 2,
+                gamma: 0.1,
+            },
+            ..e
+        };
+        assert_eq!(
+            [step.learning_rate_at(1), step.learning_rate_at(2)],
+            [0.1, 0.1 * 0.1]
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod experiment;
+pub mod memory;
 pub mod run_folder;
 pub mod worker;
 

@@ -3,6 +3,7 @@
 
 use super::events::{EpochMetrics, Report, TrainCommand, TrainEvent};
 use super::experiment::{Experiment, OptimizerChoice, TrainingMode};
+use super::memory;
 use super::run_folder::RunFolder;
 use crate::backend::SelectedDevice;
 use crate::data::dataset::Dataset;
@@ -148,6 +149,7 @@ impl Worker {
         let exp = self.experiment.clone();
         let device = self.device.device.clone();
         device.seed(exp.seed);
+        let baseline = memory::process_memory();
         let dataset = Dataset::open(&exp.dataset, &exp.split).map_err(|e| e.to_string())?;
         let classes = dataset.classes.clone();
         if classes.len() < 2 {
@@ -247,6 +249,26 @@ impl Worker {
         let (precision, recall, confusion) =
             per_class(&validation, &evaluation.predictions, classes.len());
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
+        let optimizer_kind = match exp.optimizer {
+            OptimizerChoice::Sgd { .. } => crate::model::OptimizerKind::SgdMomentum,
+            OptimizerChoice::AdamW => crate::model::OptimizerKind::Adam,
+        };
+        let full = plan.training_memory(exp.batch_size, optimizer_kind);
+        let estimated_memory_bytes = match exp.mode {
+            TrainingMode::FineTune => full.total_bytes,
+            // Inference over a batch (its activations bound what is alive at once), plus the cache.
+            TrainingMode::FrozenBackbone => {
+                let feature_dim = plan
+                    .stages
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .map_or(0, |s| s.output_shape[0]) as u64;
+                full.weights_bytes
+                    + full.activations_bytes
+                    + (train.len() + validation.len()) as u64 * feature_dim * 4
+            }
+        };
         let report = Report {
             classes,
             epochs_run: history.len(),
@@ -262,6 +284,9 @@ impl Worker {
             seconds_per_epoch: seconds / history.len().max(1) as f64,
             train_images_per_second: history.iter().map(|m| m.images_per_second).sum::<f64>()
                 / history.len().max(1) as f64,
+            baseline_memory_bytes: baseline.map(|m| m.resident_bytes),
+            peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
+            estimated_memory_bytes,
             ended,
         };
         self.run.write_report(&report)?;
@@ -370,11 +395,18 @@ impl Worker {
                 loss_sum += loss_value * indices.len() as f64;
                 let grads = GradientsParams::from_grads(loss.backward(), &head);
                 head = optimizer.step(lr, head, grads);
+                let eta_seconds = eta(
+                    started.elapsed().as_secs_f64(),
+                    b + 1,
+                    batches.len(),
+                    exp.epochs - epoch - 1,
+                );
                 self.emit(TrainEvent::BatchDone {
                     epoch: epoch + 1,
                     batch: b + 1,
                     batches: batches.len(),
                     loss: loss_value,
+                    eta_seconds,
                 });
             }
             evaluation = evaluate_head(&head.valid(), validation, validation_features, dim, device);
@@ -389,6 +421,7 @@ impl Worker {
                 learning_rate: lr,
                 images_per_second: train.len() as f64 / seconds.max(1e-9),
                 seconds,
+                peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             };
             let improved = history
                 .iter()
@@ -401,6 +434,10 @@ impl Worker {
             }
             if self.stop_after_epoch {
                 ended = "stopped by the user".into();
+                break;
+            }
+            if let Some(reason) = self.early_stop(&history) {
+                ended = reason;
                 break;
             }
         }
@@ -464,11 +501,18 @@ impl Worker {
                 seen += n;
                 let grads = GradientsParams::from_grads(loss.backward(), &network);
                 network = optimizer.step(lr, network, grads);
+                let eta_seconds = eta(
+                    started.elapsed().as_secs_f64(),
+                    b + 1,
+                    batches.len(),
+                    exp.epochs - epoch - 1,
+                );
                 self.emit(TrainEvent::BatchDone {
                     epoch: epoch + 1,
                     batch: b + 1,
                     batches: batches.len(),
                     loss: loss_value,
+                    eta_seconds,
                 });
             }
             evaluation = evaluate_network(
@@ -489,6 +533,7 @@ impl Worker {
                 learning_rate: lr,
                 images_per_second: seen as f64 / seconds.max(1e-9),
                 seconds,
+                peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             };
             let improved = history
                 .iter()
@@ -502,8 +547,26 @@ impl Worker {
                 ended = "stopped by the user".into();
                 break;
             }
+            if let Some(reason) = self.early_stop(&history) {
+                ended = reason;
+                break;
+            }
         }
         Ok((history, evaluation, ended))
+    }
+
+    /// "stopped early: …" once validation accuracy has not improved for the patience.
+    fn early_stop(&self, history: &[EpochMetrics]) -> Option<String> {
+        let patience = self.experiment.early_stopping_patience?;
+        let best = history.iter().enumerate().fold(0, |best, (i, m)| {
+            if m.validation_accuracy > history[best].validation_accuracy {
+                i
+            } else {
+                best
+            }
+        });
+        (history.len() - 1 - best >= patience)
+            .then(|| format!("stopped early: no better validation accuracy for {patience} epochs"))
     }
 
     fn epoch_done(
@@ -665,4 +728,10 @@ fn per_class(
         .map(|c| ratio(confusion[c][c], confusion[c].iter().sum()))
         .collect();
     (precision, recall, confusion)
+}
+
+/// Seconds left: this epoch's pace times the batches still to run in it and in the epochs after.
+fn eta(elapsed_seconds: f64, batches_done: usize, batches: usize, epochs_after: usize) -> f64 {
+    let per_batch = elapsed_seconds / batches_done.max(1) as f64;
+    per_batch * ((batches - batches_done) + epochs_after * batches) as f64
 }

@@ -240,3 +240,40 @@ fn skiplane_train_prints_epochs_and_bad_experiments_get_clear_messages() {
         .failure()
         .stderr(predicates::str::contains("epochs"));
 }
+
+#[test]
+fn early_stopping_ends_a_run_that_stopped_improving_and_memory_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(
+        dir.path(),
+        &[
+            ("epochs", "40"),
+            ("early_stopping_patience", "Some(2)"),
+            ("schedule", "Constant"),
+            ("learning_rate", "0.000001"),
+        ],
+    );
+    let (events, _) = train(&path);
+    let Some(TrainEvent::Finished(report)) = events.last() else {
+        panic!("{:?}", events.last())
+    };
+    assert!(
+        report.ended.starts_with("stopped early"),
+        "{}",
+        report.ended
+    );
+    assert!(report.epochs_run < 40);
+    if cfg!(target_os = "linux") {
+        let (baseline, peak) = (
+            report.baseline_memory_bytes.unwrap(),
+            report.peak_memory_bytes.unwrap(),
+        );
+        assert!(peak >= baseline && baseline > 0);
+    }
+    assert!(report.estimated_memory_bytes > 0);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::BatchDone { eta_seconds, .. } if *eta_seconds >= 0.0))
+    );
+}
