@@ -156,6 +156,73 @@ impl Network {
         }
     }
 
+    /// Number of stages `freeze_all_but_last` counts: ResNet stages, DenseNet dense blocks.
+    pub fn stage_count(&self) -> usize {
+        match self {
+            Network::ResNet(net) => net.layers.len(),
+            Network::DenseNet(net) => net.features.blocks.len(),
+        }
+    }
+
+    /// Freezes the stem and every stage but the last `n` (and, for DenseNet, the transitions
+    /// into frozen blocks); the head always trains. `n = 0` leaves only the head (and DenseNet's
+    /// final norm when `n ≥ 1`) trainable.
+    pub fn freeze_all_but_last(self, n: usize) -> Self {
+        match self {
+            Network::ResNet(mut net) => {
+                let first_trainable = net.layers.len().saturating_sub(n);
+                net.conv1 = net.conv1.freeze();
+                net.bn1 = net.bn1.freeze();
+                net.layers = net
+                    .layers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, stage)| {
+                        if i < first_trainable {
+                            stage.freeze()
+                        } else {
+                            stage
+                        }
+                    })
+                    .collect();
+                Network::ResNet(net)
+            }
+            Network::DenseNet(mut net) => {
+                let first_trainable = net.features.blocks.len().saturating_sub(n);
+                let f = &mut net.features;
+                f.conv0 = f.conv0.clone().freeze();
+                f.norm0 = f.norm0.clone().freeze();
+                f.blocks = std::mem::take(&mut f.blocks)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, block)| {
+                        if i < first_trainable {
+                            block.freeze()
+                        } else {
+                            block
+                        }
+                    })
+                    .collect();
+                // Transition t leads into block t + 1.
+                f.transitions = std::mem::take(&mut f.transitions)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(t, transition)| {
+                        if t + 1 < first_trainable {
+                            transition.freeze()
+                        } else {
+                            transition
+                        }
+                    })
+                    .collect();
+                if n == 0 {
+                    f.norm5 = f.norm5.clone().freeze();
+                }
+                Network::DenseNet(net)
+            }
+        }
+    }
+
     /// Freezes everything but the head: no gradients, and BatchNorm uses its running statistics
     /// (inference mode) instead of batch statistics, as transfer learning wants.
     pub fn freeze_backbone(self) -> Self {

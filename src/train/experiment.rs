@@ -10,6 +10,9 @@ pub enum TrainingMode {
     /// Freeze the pretrained backbone and train a new linear head. Backbone features are computed
     /// once and cached, so every epoch after the first costs almost nothing.
     FrozenBackbone,
+    /// Train the last N stages (ResNet stages / DenseNet blocks) and the head; the rest stays
+    /// frozen (no gradients, BatchNorm in inference mode).
+    UnfreezeLast(usize),
     /// Train every layer (BatchNorm in training mode).
     FineTune,
 }
@@ -58,6 +61,9 @@ pub struct Experiment {
     pub image_size: u32,
     pub split: SplitSettings,
     pub seed: u64,
+    /// Random crops, flips, rotation and colour jitter for training images; `None` trains on the
+    /// evaluation transform. Its `size` is replaced by `image_size`.
+    pub augmentation: Option<crate::data::augment::Augmentation>,
     /// Stop when validation accuracy has not improved for this many epochs.
     pub early_stopping_patience: Option<usize>,
 }
@@ -80,6 +86,7 @@ impl Default for Experiment {
             split: SplitSettings::default(),
             seed: 42,
             early_stopping_patience: None,
+            augmentation: None,
         }
     }
 }
@@ -166,6 +173,11 @@ impl Experiment {
             return Err(format!(
                 "`schedule` Step needs every_epochs ≥ 1 and gamma > 0, got {every_epochs} and {gamma}"
             ));
+        }
+        if let Some(augmentation) = &self.augmentation {
+            augmentation
+                .validate()
+                .map_err(|e| format!("`augmentation`: {e}"))?;
         }
         if self.early_stopping_patience == Some(0) {
             return Err("`early_stopping_patience` must be at least 1 (or None)".into());

@@ -175,7 +175,7 @@ impl Worker {
         let training_device = Device::autodiff(device.clone());
         let build_on = match exp.mode {
             TrainingMode::FrozenBackbone => &device,
-            TrainingMode::FineTune => &training_device,
+            TrainingMode::FineTune | TrainingMode::UnfreezeLast(_) => &training_device,
         };
         let mut network = Network::new(&arch, build_on).map_err(|e| e.to_string())?;
         let mut notes = Vec::new();
@@ -196,8 +196,21 @@ impl Worker {
         if !head_loaded {
             network = network.with_seeded_head(classes.len(), exp.seed, build_on);
         }
-        if exp.mode == TrainingMode::FrozenBackbone {
-            notes.push("frozen backbone: features are computed once and cached; later epochs train only the head".into());
+        if let TrainingMode::UnfreezeLast(n) = exp.mode {
+            network = network.freeze_all_but_last(n);
+            notes.push(format!(
+                "training the last {n} of {} stages and the head",
+                network.stage_count()
+            ));
+        }
+        match (exp.mode, &exp.augmentation) {
+            (TrainingMode::FrozenBackbone, None) => notes.push(
+                "frozen backbone: features are computed once and cached; later epochs train only the head".into(),
+            ),
+            (TrainingMode::FrozenBackbone, Some(_)) => notes.push(
+                "frozen backbone with augmentation: backbone features are recomputed every epoch (no feature cache)".into(),
+            ),
+            _ => {}
         }
         self.emit(TrainEvent::Started {
             device: self.device.description.clone(),
@@ -208,33 +221,53 @@ impl Worker {
         });
 
         let transform = Transform::Eval(EvalTransform::new(exp.resize, exp.image_size));
+        let train_transform = match &exp.augmentation {
+            Some(augmentation) => Transform::Train {
+                augmentation: crate::data::augment::Augmentation {
+                    size: exp.image_size,
+                    ..augmentation.clone()
+                },
+                seed: exp.seed,
+            },
+            None => transform.clone(),
+        };
         let cache = ImageCache::new(1 << 30);
         let parameters = network.parameter_count();
         let (trainable_parameters, history, evaluation, ended) = match exp.mode {
             TrainingMode::FrozenBackbone => {
                 let started = Instant::now();
                 let train_features =
-                    self.features(&network, &train, &transform, &cache, &device)?;
+                    self.features(&network, &train, &train_transform, &cache, &device, 0)?;
                 let validation_features =
-                    self.features(&network, &validation, &transform, &cache, &device)?;
+                    self.features(&network, &validation, &transform, &cache, &device, 0)?;
                 let head = head_of(&network).clone().train(); // autodiff on, on the training device
                 let trainable = head.num_params();
                 let features_seconds = started.elapsed().as_secs_f64();
                 let (history, evaluation, ended) = self.train_head(
                     &network,
                     head,
-                    (&train, &train_features),
+                    (&train, train_features),
                     (&validation, &validation_features),
+                    (
+                        exp.augmentation.is_some().then_some(&train_transform),
+                        &cache,
+                    ),
                     features_seconds,
                     &training_device,
                     &device,
                 )?;
                 (trainable, history, evaluation, ended)
             }
-            TrainingMode::FineTune => {
-                let trainable = parameters;
-                let (history, evaluation, ended) =
-                    self.fine_tune(network, &train, &validation, &transform, &cache, &device)?;
+            TrainingMode::FineTune | TrainingMode::UnfreezeLast(_) => {
+                let trainable = trainable_parameters(&plan, exp.mode);
+                let (history, evaluation, ended) = self.fine_tune(
+                    network,
+                    &train,
+                    &validation,
+                    (&train_transform, &transform),
+                    &cache,
+                    &device,
+                )?;
                 (trainable, history, evaluation, ended)
             }
         };
@@ -255,7 +288,7 @@ impl Worker {
         };
         let full = plan.training_memory(exp.batch_size, optimizer_kind);
         let estimated_memory_bytes = match exp.mode {
-            TrainingMode::FineTune => full.total_bytes,
+            TrainingMode::FineTune | TrainingMode::UnfreezeLast(_) => full.total_bytes,
             // Inference over a batch (its activations bound what is alive at once), plus the cache.
             TrainingMode::FrozenBackbone => {
                 let feature_dim = plan
@@ -301,6 +334,7 @@ impl Worker {
         transform: &Transform,
         cache: &ImageCache,
         device: &Device,
+        epoch: u64,
     ) -> Result<Vec<f32>, String> {
         let mut features = Vec::new();
         let batches = batch_indices(samples.len(), self.experiment.batch_size, None);
@@ -308,7 +342,7 @@ impl Worker {
             if let Flow::StopNow = self.poll_commands() {
                 return Err("stopped by the user before training started".into());
             }
-            let batch = load_batch(samples, indices, transform, cache, 0);
+            let batch = load_batch(samples, indices, transform, cache, epoch);
             if let Some((path, reason)) = batch.failures.first() {
                 return Err(format!("{}: {reason}", path.display()));
             }
@@ -350,8 +384,9 @@ impl Worker {
         &mut self,
         network: &Network,
         mut head: Linear,
-        (train, train_features): (&[Sample], &[f32]),
+        (train, mut train_features): (&[Sample], Vec<f32>),
         (validation, validation_features): (&[Sample], &[f32]),
+        (augmented, cache): (Option<&Transform>, &ImageCache),
         features_seconds: f64,
         training_device: &Device,
         device: &Device,
@@ -366,6 +401,11 @@ impl Worker {
         let mut ended = "finished".to_string();
         'epochs: for epoch in 0..exp.epochs {
             let started = Instant::now();
+            if let (Some(transform), true) = (augmented, epoch > 0) {
+                // A new random view of every training image: the backbone runs again.
+                train_features =
+                    self.features(network, train, transform, cache, device, epoch as u64)?;
+            }
             let lr = exp.learning_rate_at(epoch);
             let batches =
                 batch_indices(train.len(), exp.batch_size, Some((exp.seed, epoch as u64)));
@@ -449,7 +489,7 @@ impl Worker {
         mut network: Network,
         train: &[Sample],
         validation: &[Sample],
-        transform: &Transform,
+        (train_transform, transform): (&Transform, &Transform),
         cache: &ImageCache,
         device: &Device,
     ) -> Result<(Vec<EpochMetrics>, Evaluation, String), String> {
@@ -478,7 +518,7 @@ impl Worker {
                     ended = "stopped by the user".into();
                     break 'epochs;
                 }
-                let batch = load_batch(train, indices, transform, cache, epoch as u64);
+                let batch = load_batch(train, indices, train_transform, cache, epoch as u64);
                 if let Some((path, reason)) = batch.failures.first() {
                     return Err(format!("{}: {reason}", path.display()));
                 }
@@ -734,4 +774,33 @@ fn per_class(
 fn eta(elapsed_seconds: f64, batches_done: usize, batches: usize, epochs_after: usize) -> f64 {
     let per_batch = elapsed_seconds / batches_done.max(1) as f64;
     per_batch * ((batches - batches_done) + epochs_after * batches) as f64
+}
+
+/// Parameters that train in `mode`, from the inspector's per-stage counts.
+fn trainable_parameters(plan: &crate::model::Inspection, mode: TrainingMode) -> usize {
+    let TrainingMode::UnfreezeLast(n) = mode else {
+        return plan.parameters() as usize;
+    };
+    let stage_names: Vec<&str> = plan
+        .stages
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|name| name.starts_with("layer") || name.starts_with("denseblock"))
+        .collect();
+    let trainable_stages = &stage_names[stage_names.len().saturating_sub(n)..];
+    plan.stages
+        .iter()
+        .filter(|s| {
+            let name = s.name.as_str();
+            trainable_stages.contains(&name)
+                || matches!(name, "fc" | "classifier")
+                || (name == "norm5+pool" && n > 0)
+                // A transition feeds the block after it.
+                || name
+                    .strip_prefix("transition")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .is_some_and(|t| trainable_stages.contains(&format!("denseblock{}", t + 1).as_str()))
+        })
+        .map(|s| s.parameters as usize)
+        .sum()
 }

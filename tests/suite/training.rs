@@ -277,3 +277,56 @@ fn early_stopping_ends_a_run_that_stopped_improving_and_memory_is_measured() {
             .any(|e| matches!(e, TrainEvent::BatchDone { eta_seconds, .. } if *eta_seconds >= 0.0))
     );
 }
+
+#[test]
+fn unfreezing_the_last_stage_and_augmenting_a_frozen_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(
+        dir.path(),
+        &[
+            ("mode", "UnfreezeLast(1)"),
+            ("epochs", "1"),
+            ("resize", "40"),
+            ("image_size", "32"),
+        ],
+    );
+    let (events, _) = train(&path);
+    let Some(TrainEvent::Finished(report)) = events.last() else {
+        panic!("{:?}", events.last())
+    };
+    // The tiny net's last stage (64 wide) plus its 4-class head.
+    let plan = skiplane::model::inspect(
+        &skiplane::model::Architecture::from_ron("ResNet((stem_width: 8, blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64], num_classes: 4))").unwrap(),
+        32,
+    )
+    .unwrap();
+    let expected: u64 = plan
+        .stages
+        .iter()
+        .filter(|s| s.name == "layer4" || s.name == "fc")
+        .map(|s| s.parameters)
+        .sum();
+    assert_eq!(report.trainable_parameters as u64, expected);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(
+        dir.path(),
+        &[
+            ("epochs", "2"),
+            ("augmentation", "Some((rotation_degrees: 5.0))"),
+        ],
+    );
+    let (events, _) = train(&path);
+    assert!(
+        matches!(events.last(), Some(TrainEvent::Finished(_))),
+        "{:?}",
+        events.last()
+    );
+    let Some(TrainEvent::Started { notes, .. }) = events.first() else {
+        panic!()
+    };
+    assert!(
+        notes.iter().any(|n| n.contains("recomputed every epoch")),
+        "{notes:?}"
+    );
+}
