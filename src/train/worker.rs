@@ -191,7 +191,11 @@ impl Worker {
             notes.extend(report.notes);
         } else {
             self.run.write_provenance(None)?;
-            notes.push("no pretrained weights: training from scratch".into());
+            notes.push(if exp.mode == TrainingMode::FrozenBackbone {
+                "no pretrained weights and a frozen backbone: only the head learns, on random features (use FineTune to train from scratch)".into()
+            } else {
+                "no pretrained weights: training from scratch".into()
+            });
         }
         if !head_loaded {
             network = network.with_seeded_head(classes.len(), exp.seed, build_on);
