@@ -66,6 +66,9 @@ pub struct Experiment {
     pub augmentation: Option<crate::data::augment::Augmentation>,
     /// Stop when validation accuracy has not improved for this many epochs.
     pub early_stopping_patience: Option<usize>,
+    /// With FineTune or UnfreezeLast, the backbone learns at this multiple of `learning_rate`
+    /// (the head at the full rate): e.g. 0.1 for gentle fine-tuning.
+    pub backbone_learning_rate_factor: f64,
 }
 
 impl Default for Experiment {
@@ -87,6 +90,7 @@ impl Default for Experiment {
             seed: 42,
             early_stopping_patience: None,
             augmentation: None,
+            backbone_learning_rate_factor: 1.0,
         }
     }
 }
@@ -172,6 +176,14 @@ impl Experiment {
         {
             return Err(format!(
                 "`schedule` Step needs every_epochs ≥ 1 and gamma > 0, got {every_epochs} and {gamma}"
+            ));
+        }
+        if !(self.backbone_learning_rate_factor >= 0.0
+            && self.backbone_learning_rate_factor.is_finite())
+        {
+            return Err(format!(
+                "`backbone_learning_rate_factor` is {}: must be 0 or more",
+                self.backbone_learning_rate_factor
             ));
         }
         if let Some(augmentation) = &self.augmentation {

@@ -501,6 +501,7 @@ impl Worker {
         let training_device = Device::autodiff(device.clone());
         let loss_fn = CrossEntropyLossConfig::new().init(&training_device);
         let mut optimizer = self.optimizer();
+        let mut head_optimizer = self.optimizer();
         let mut history = Vec::new();
         let mut evaluation = evaluate_network(
             &network.valid(),
@@ -543,8 +544,17 @@ impl Worker {
                 correct += count_correct(logits.inner(), &labels);
                 loss_sum += loss_value * n as f64;
                 seen += n;
-                let grads = GradientsParams::from_grads(loss.backward(), &network);
-                network = optimizer.step(lr, network, grads);
+                // Discriminative rates: the head's gradients go to their own optimizer at the full
+                // rate, the backbone's at `backbone_learning_rate_factor` times it.
+                let mut grads = loss.backward();
+                let head_grads = GradientsParams::from_module(&mut grads, head_of(&network));
+                let backbone_grads = GradientsParams::from_grads(grads, &network);
+                network = optimizer.step(
+                    lr * exp.backbone_learning_rate_factor,
+                    network,
+                    backbone_grads,
+                );
+                network = head_optimizer.step(lr, network, head_grads);
                 let eta_seconds = eta(
                     started.elapsed().as_secs_f64(),
                     b + 1,

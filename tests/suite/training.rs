@@ -330,3 +330,63 @@ fn unfreezing_the_last_stage_and_augmenting_a_frozen_run() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn a_zero_backbone_rate_leaves_the_backbone_weights_untouched() {
+    use burn::module::Module;
+    use skiplane::model::{Architecture, Network};
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_experiment(
+        dir.path(),
+        &[
+            ("mode", "FineTune"),
+            ("epochs", "1"),
+            ("resize", "40"),
+            ("image_size", "32"),
+            ("backbone_learning_rate_factor", "0.0"),
+        ],
+    );
+    let (events, folder) = train(&path);
+    assert!(
+        matches!(events.last(), Some(TrainEvent::Finished(_))),
+        "{:?}",
+        events.last()
+    );
+    let arch = Architecture::from_ron(
+        "ResNet((stem_width: 8, blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64], num_classes: 4))",
+    )
+    .unwrap();
+    let device = cpu_device("test").device;
+    let trained = Network::new(&arch, &device)
+        .unwrap()
+        .try_load_file(folder.join("last.bpk"))
+        .unwrap();
+    let mut original = Network::new(&arch, &device).unwrap();
+    skiplane::weights::load_torchvision(&mut original, &arch, &fixture("tiny_resnet_basic.pth"))
+        .unwrap();
+    let (Network::ResNet(trained), Network::ResNet(original)) = (trained, original) else {
+        unreachable!()
+    };
+    let values =
+        |t: burn::prelude::Tensor<4>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    assert_eq!(
+        values(trained.conv1.weight.val()),
+        values(original.conv1.weight.val()),
+        "the stem did not move"
+    );
+    let head = |n: &skiplane::model::resnet::ResNet| {
+        n.fc.weight
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    let seeded = Network::new(&arch, &device)
+        .unwrap()
+        .with_seeded_head(4, 42, &device);
+    let Network::ResNet(seeded) = seeded else {
+        unreachable!()
+    };
+    assert_ne!(head(&trained), head(&seeded), "the head did move");
+}
