@@ -467,20 +467,8 @@ impl Worker {
                 seconds,
                 peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             };
-            let improved = history
-                .iter()
-                .all(|m: &EpochMetrics| metrics.validation_accuracy > m.validation_accuracy);
-            self.epoch_done(&mut history, metrics)?;
             let trained = network.clone().with_head(head.valid());
-            self.save_checkpoint(&trained, "last")?;
-            if improved {
-                self.save_checkpoint(&trained, "best")?;
-            }
-            if self.stop_after_epoch {
-                ended = "stopped by the user".into();
-                break;
-            }
-            if let Some(reason) = self.early_stop(&history) {
+            if let Some(reason) = self.epoch_done(&mut history, metrics, &trained)? {
                 ended = reason;
                 break;
             }
@@ -589,19 +577,7 @@ impl Worker {
                 seconds,
                 peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             };
-            let improved = history
-                .iter()
-                .all(|m: &EpochMetrics| metrics.validation_accuracy > m.validation_accuracy);
-            self.epoch_done(&mut history, metrics)?;
-            self.save_checkpoint(&network, "last")?;
-            if improved {
-                self.save_checkpoint(&network, "best")?;
-            }
-            if self.stop_after_epoch {
-                ended = "stopped by the user".into();
-                break;
-            }
-            if let Some(reason) = self.early_stop(&history) {
+            if let Some(reason) = self.epoch_done(&mut history, metrics, &network)? {
                 ended = reason;
                 break;
             }
@@ -623,11 +599,17 @@ impl Worker {
             .then(|| format!("stopped early: no better validation accuracy for {patience} epochs"))
     }
 
+    /// Records a finished epoch: metrics and status files, the event, the `last` checkpoint and,
+    /// when validation accuracy improved, the `best` one. Returns why to stop, if the run should.
     fn epoch_done(
         &mut self,
         history: &mut Vec<EpochMetrics>,
         metrics: EpochMetrics,
-    ) -> Result<(), String> {
+        checkpoint: &Network,
+    ) -> Result<Option<String>, String> {
+        let improved = history
+            .iter()
+            .all(|m| metrics.validation_accuracy > m.validation_accuracy);
         history.push(metrics.clone());
         self.run.write_metrics(history)?;
         self.run.write_status(&format!(
@@ -635,7 +617,14 @@ impl Worker {
             metrics.epoch, self.experiment.epochs
         ))?;
         self.emit(TrainEvent::EpochDone(metrics));
-        Ok(())
+        self.save_checkpoint(checkpoint, "last")?;
+        if improved {
+            self.save_checkpoint(checkpoint, "best")?;
+        }
+        if self.stop_after_epoch {
+            return Ok(Some("stopped by the user".into()));
+        }
+        Ok(self.early_stop(history))
     }
 
     /// Saves the network atomically (temporary file, then rename).
