@@ -167,10 +167,13 @@ impl Journal {
         match (from_exists, to_exists) {
             (false, true) => return Ok(()), // a move that finished
             (false, false) => {
-                return Err(error(
-                    &from,
-                    "the photo to move has disappeared (moved or deleted outside Skiplane?)",
-                ));
+                // Moved or deleted outside Skiplane since the plan: nothing of ours to finish, and
+                // failing here would leave a journal that can never complete.
+                log::warn!(
+                    "{}: the photo to move has disappeared (moved or deleted outside Skiplane?); skipped",
+                    from.display()
+                );
+                return Ok(());
             }
             (true, true) if files_identical(&from, &to) => {
                 // Linked but not yet unlinked (move), or a finished copy.

@@ -298,3 +298,23 @@ fn labelled_photos_can_be_trained_in_place_through_a_manifest() {
         .success()
         .stdout(predicates::str::contains("IMG_0000.jpg: content changed"));
 }
+
+#[test]
+fn a_photo_deleted_between_plan_and_apply_does_not_block_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    loose_photos(dir.path(), 3);
+    let mut session = LabelSession::open(dir.path()).unwrap();
+    session.add_class("a").unwrap();
+    for i in 0..3 {
+        session
+            .set_label(&format!("IMG_{i:04}.jpg"), Some(Label::Class("a".into())))
+            .unwrap();
+    }
+    let plan = session.plan_apply(TransferMode::Move);
+    std::fs::remove_file(dir.path().join("IMG_0001.jpg")).unwrap();
+    session.apply(plan).unwrap();
+    assert!(
+        dir.path().join("a/IMG_0000.jpg").is_file() && dir.path().join("a/IMG_0002.jpg").is_file()
+    );
+    assert!(Journal::pending(dir.path()).unwrap().is_none());
+}
