@@ -13,6 +13,22 @@ use std::time::Instant;
 pub enum BenchCommand {
     /// Data pipeline throughput.
     Data(DataBenchArgs),
+    /// Model throughput on the selected device: inference, frozen-backbone and full training steps.
+    Model(ModelBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ModelBenchArgs {
+    /// A preset or a RON architecture file.
+    #[arg(long, default_value = "resnet18")]
+    pub arch: String,
+    #[arg(long, default_value_t = 224)]
+    pub input: usize,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Timed repetitions of each measurement (after one warm-up).
+    #[arg(long, default_value_t = 3)]
+    pub steps: usize,
 }
 
 #[derive(Args, Debug)]
@@ -33,6 +49,7 @@ pub struct DataBenchArgs {
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Data(args) => data(args),
+        BenchCommand::Model(args) => model(args),
     }
 }
 
@@ -182,4 +199,70 @@ fn write_synthetic_folder(source: &Path, dest: &Path, count: usize) -> anyhow::R
                 .with_context(|| format!("{}", path.display()))?;
             Ok(())
         })
+}
+
+/// Images per second for `steps` runs of `work` after one warm-up (which also absorbs kernel
+/// compilation on wgpu).
+fn images_per_second(batch: usize, steps: usize, mut work: impl FnMut()) -> f64 {
+    work();
+    let started = Instant::now();
+    for _ in 0..steps.max(1) {
+        work();
+    }
+    (batch * steps.max(1)) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn model(args: ModelBenchArgs) -> anyhow::Result<()> {
+    use crate::model::{Architecture, Network};
+    use burn::prelude::*;
+    let arch = Architecture::resolve(&args.arch)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .with_num_classes(10);
+    let selected = crate::backend::select_and_log()?;
+    let device = selected.device.clone();
+    let training = Device::autodiff(device.clone());
+    let shape = [args.batch, 3, args.input, args.input];
+    let images =
+        |d: &Device| Tensor::<4>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.0), d);
+    let sync = |t: Tensor<2>| {
+        // Reading a value back waits for the device to finish the work.
+        let _ = t.sum().into_scalar::<f32>();
+    };
+
+    let network = Network::new(&arch, &device)?;
+    let inference = images_per_second(args.batch, args.steps, || {
+        sync(network.forward(images(&device)))
+    });
+
+    let frozen = Network::new(&arch, &training)?.freeze_backbone();
+    let frozen_step = images_per_second(args.batch, args.steps, || {
+        let grads = frozen.forward(images(&training)).sum().backward();
+        std::hint::black_box(grads);
+    });
+
+    let full = Network::new(&arch, &training)?;
+    let full_step = images_per_second(args.batch, args.steps, || {
+        let grads = full.forward(images(&training)).sum().backward();
+        std::hint::black_box(grads);
+    });
+    let peak = crate::train::memory::process_memory().map(|m| m.peak_resident_bytes);
+    println!(
+        "{} on {} · input {}x{}, batch {}",
+        arch.describe(),
+        selected.description,
+        args.input,
+        args.input,
+        args.batch
+    );
+    println!("  inference (eval forward)                  {inference:>8.1} images/s");
+    println!("  frozen backbone (forward + head backward) {frozen_step:>8.1} images/s");
+    println!("  full fine-tune (forward + backward)       {full_step:>8.1} images/s");
+    println!(
+        "  parameters {}",
+        super::group_digits(network.parameter_count() as u64)
+    );
+    if let Some(peak) = peak {
+        println!("  peak resident memory {}", super::human_bytes(peak));
+    }
+    Ok(())
 }

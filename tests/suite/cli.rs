@@ -219,3 +219,16 @@ fn forward_with_a_different_class_count_keeps_the_backbone() {
         vec![2, 3]
     );
 }
+
+#[test]
+fn bench_model_prints_throughput_figures() {
+    skiplane()
+        .args([
+            "bench", "model", "--arch", "resnet20", "--input", "32", "--batch", "2", "--steps", "1",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("full fine-tune").and(predicate::str::contains("images/s")),
+        );
+}
