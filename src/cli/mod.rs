@@ -1,6 +1,7 @@
 //! The command line: a thin front end that parses arguments and prints what the engine returns.
 
 mod bench;
+mod compare;
 mod data;
 mod forward;
 mod inspect;
@@ -33,6 +34,8 @@ pub enum Command {
     Data(data::DataCommand),
     /// Train an experiment (RON) and write a run folder next to it.
     Train(train::TrainArgs),
+    /// Train several experiments on the identical split and compare them side by side.
+    Compare(compare::CompareArgs),
     /// Label a folder of loose photos and sort them into class folders.
     #[command(subcommand)]
     Label(label::LabelCommand),
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench(command)) => bench::run(command),
         Some(Command::Label(command)) => label::run(command),
         Some(Command::Train(args)) => train::run(args),
+        Some(Command::Compare(args)) => compare::run(args),
         None => {
             // The desktop app is the next milestone (see the README); until then say so plainly.
             use clap::CommandFactory;

@@ -57,6 +57,17 @@ pub struct Report {
     pub estimated_memory_bytes: u64,
     /// How the run ended: "finished", "stopped by the user", "stopped early: …".
     pub ended: String,
+    /// Every validation image with its true and predicted class index (final model), for
+    /// galleries of mistakes and for comparing runs image by image.
+    #[serde(default)]
+    pub validation_predictions: Vec<Prediction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub path: PathBuf,
+    pub label: usize,
+    pub predicted: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,12 @@
 //! The training engine: experiments, the worker thread and its typed events, the run folder.
 
+pub mod compare;
 pub mod events;
 pub mod experiment;
 pub mod memory;
 pub mod run_folder;
 pub mod worker;
 
-pub use events::{EpochMetrics, Report, TrainCommand, TrainEvent};
+pub use events::{EpochMetrics, Prediction, Report, TrainCommand, TrainEvent};
 pub use experiment::{Experiment, OptimizerChoice, Schedule, TrainingMode};
 pub use worker::{TrainingHandle, start_training};

@@ -285,6 +285,15 @@ impl Worker {
             .cloned();
         let (precision, recall, confusion) =
             per_class(&validation, &evaluation.predictions, classes.len());
+        let validation_predictions = validation
+            .iter()
+            .zip(&evaluation.predictions)
+            .map(|(sample, &predicted)| super::events::Prediction {
+                path: sample.path.clone(),
+                label: sample.label,
+                predicted,
+            })
+            .collect();
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let optimizer_kind = match exp.optimizer {
             OptimizerChoice::Sgd { .. } => crate::model::OptimizerKind::SgdMomentum,
@@ -319,12 +328,13 @@ impl Worker {
             trainable_parameters,
             gflops: plan.gflops(),
             seconds_per_epoch: seconds / history.len().max(1) as f64,
-            train_images_per_second: history.iter().map(|m| m.images_per_second).sum::<f64>()
-                / history.len().max(1) as f64,
+            // Over the whole run, so cached epochs do not inflate it.
+            train_images_per_second: (train.len() * history.len()) as f64 / seconds.max(1e-9),
             baseline_memory_bytes: baseline.map(|m| m.resident_bytes),
             peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             estimated_memory_bytes,
             ended,
+            validation_predictions,
         };
         self.run.write_report(&report)?;
         Ok(report)

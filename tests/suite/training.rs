@@ -390,3 +390,64 @@ fn a_zero_backbone_rate_leaves_the_backbone_weights_untouched() {
     };
     assert_ne!(head(&trained), head(&seeded), "the head did move");
 }
+
+#[test]
+fn compare_trains_a_resnet_and_a_densenet_on_the_same_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let resnet = write_experiment(dir.path(), &[("epochs", "2")]);
+    let resnet = {
+        let renamed = dir.path().join("resnet.ron");
+        std::fs::rename(&resnet, &renamed).unwrap();
+        renamed
+    };
+    std::fs::write(
+        dir.path().join("dense.ron"),
+        "DenseNet((growth_rate: 8, block_config: [2, 3, 4, 2], init_features: 16, bn_size: 4))",
+    )
+    .unwrap();
+    let densenet = dir.path().join("densenet.ron");
+    std::fs::write(
+        &densenet,
+        format!(
+            "(dataset: {:?}, architecture: \"dense.ron\", weights: Some({:?}), resize: 72, image_size: 64, epochs: 2, batch_size: 16, seed: 7)",
+            sample_dataset(),
+            fixture("tiny_densenet.pth")
+        ),
+    )
+    .unwrap();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["compare"])
+        .arg(&resnet)
+        .arg(&densenet)
+        .env("SKIPLANE_BACKEND", "cpu")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("using")
+                .and(predicate::str::contains("resnet"))
+                .and(predicate::str::contains("densenet"))
+                .and(predicate::str::contains("they disagree on")),
+        );
+    assert!(dir.path().join("runs/compare-1/comparison.ron").is_file());
+    // Both runs used the first experiment's split.
+    let split = |name: &str| {
+        std::fs::read_to_string(dir.path().join(format!("runs/{name}-1/split.ron"))).unwrap()
+    };
+    assert_eq!(split("resnet"), split("densenet"));
+
+    let elsewhere = dir.path().join("elsewhere.ron");
+    std::fs::write(
+        &elsewhere,
+        "(dataset: \"other\", architecture: \"resnet18\")",
+    )
+    .unwrap();
+    Command::cargo_bin("skiplane")
+        .unwrap()
+        .args(["compare"])
+        .arg(&resnet)
+        .arg(&elsewhere)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("one dataset"));
+}
