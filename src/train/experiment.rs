@@ -31,6 +31,10 @@ pub enum Schedule {
     Constant,
     /// Cosine decay from the learning rate to 0 over all epochs.
     Cosine,
+    /// torch's OneCycleLR with its defaults, stepped every batch: a cosine warm-up from
+    /// `learning_rate / 25` to `learning_rate` over the first 30% of the steps, then a cosine
+    /// anneal down to `learning_rate / 25 / 10⁴`.
+    OneCycle,
     /// Multiply the rate by `gamma` every `every_epochs` epochs (torch's StepLR).
     Step {
         every_epochs: usize,
@@ -203,6 +207,27 @@ impl Experiment {
         Ok(())
     }
 
+    /// The learning rate for batch `batch` of `batches` in `epoch`: per batch for OneCycle,
+    /// per epoch for the other schedules.
+    pub fn learning_rate_at_step(&self, epoch: usize, batch: usize, batches: usize) -> f64 {
+        if self.schedule != Schedule::OneCycle {
+            return self.learning_rate_at(epoch);
+        }
+        let total = (self.epochs * batches.max(1)) as f64;
+        let step = (epoch * batches.max(1) + batch) as f64;
+        let warmup = (0.3 * total - 1.0).max(1.0);
+        let (start, peak) = (self.learning_rate / 25.0, self.learning_rate);
+        let end = start / 1e4;
+        let cosine = |from: f64, to: f64, progress: f64| {
+            to + (from - to) * 0.5 * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
+        };
+        if step <= warmup {
+            cosine(start, peak, step / warmup)
+        } else {
+            cosine(peak, end, (step - warmup) / (total - 1.0 - warmup).max(1.0))
+        }
+    }
+
     /// The learning rate for `epoch` (0-based) of `epochs`.
     pub fn learning_rate_at(&self, epoch: usize) -> f64 {
         match self.schedule {
@@ -211,6 +236,7 @@ impl Experiment {
                 every_epochs,
                 gamma,
             } => self.learning_rate * gamma.powi((epoch / every_epochs.max(1)) as i32),
+            Schedule::OneCycle => self.learning_rate_at_step(epoch, 0, 1),
             Schedule::Cosine => {
                 let progress = epoch as f64 / self.epochs.max(1) as f64;
                 0.5 * self.learning_rate * (1.0 + (std::f64::consts::PI * progress).cos())

@@ -448,7 +448,8 @@ impl Worker {
                 correct += count_correct(logits.inner(), &labels);
                 loss_sum += loss_value * indices.len() as f64;
                 let grads = GradientsParams::from_grads(loss.backward(), &head);
-                head = optimizer.step(lr, head, grads);
+                let step_lr = exp.learning_rate_at_step(epoch, b, batches.len());
+                head = optimizer.step(step_lr, head, grads);
                 let eta_seconds = eta(
                     started.elapsed().as_secs_f64(),
                     b + 1,
@@ -544,15 +545,16 @@ impl Worker {
                 seen += n;
                 // Discriminative rates: the head's gradients go to their own optimizer at the full
                 // rate, the backbone's at `backbone_learning_rate_factor` times it.
+                let step_lr = exp.learning_rate_at_step(epoch, b, batches.len());
                 let mut grads = loss.backward();
                 let head_grads = GradientsParams::from_module(&mut grads, head_of(&network));
                 let backbone_grads = GradientsParams::from_grads(grads, &network);
                 network = optimizer.step(
-                    lr * exp.backbone_learning_rate_factor,
+                    step_lr * exp.backbone_learning_rate_factor,
                     network,
                     backbone_grads,
                 );
-                network = head_optimizer.step(lr, network, head_grads);
+                network = head_optimizer.step(step_lr, network, head_grads);
                 let eta_seconds = eta(
                     started.elapsed().as_secs_f64(),
                     b + 1,
