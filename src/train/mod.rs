@@ -1,6 +1,7 @@
 //! The training engine: experiments, the worker thread and its typed events, the run folder.
 
 pub mod compare;
+mod evaluate;
 pub mod events;
 pub mod experiment;
 pub mod memory;
