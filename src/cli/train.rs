@@ -1,7 +1,7 @@
 use super::human_bytes;
 use crate::backend::select_and_log;
 use crate::train::run_folder::RunFolder;
-use crate::train::{Experiment, TrainEvent, start_training};
+use crate::train::{Experiment, TrainEvent, resume_training, start_training};
 use anyhow::{Context, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -9,21 +9,38 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// The experiment (RON): at least `dataset` and `architecture`; every other field has a default.
-    pub experiment: PathBuf,
+    #[arg(required_unless_present = "resume", conflicts_with = "resume")]
+    pub experiment: Option<PathBuf>,
+    /// Continue an interrupted run from its folder (its experiment, split and last checkpoint).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let experiment = Experiment::load(&args.experiment)?;
-    let device = select_and_log()?;
-    let run = RunFolder::create(&args.experiment).with_context(|| {
-        format!(
-            "{}: cannot create the run folder",
-            args.experiment.display()
-        )
-    })?;
-    let run_path = run.path.clone();
+    let (handle, run_path) = match (&args.experiment, &args.resume) {
+        (_, Some(run_dir)) => {
+            let run = RunFolder::open(run_dir).map_err(anyhow::Error::msg)?;
+            let path = run.path.clone();
+            (
+                resume_training(run, select_and_log()?).map_err(anyhow::Error::msg)?,
+                path,
+            )
+        }
+        (Some(experiment_path), None) => {
+            let experiment = Experiment::load(experiment_path)?;
+            let device = select_and_log()?;
+            let run = RunFolder::create(experiment_path).with_context(|| {
+                format!(
+                    "{}: cannot create the run folder",
+                    experiment_path.display()
+                )
+            })?;
+            let path = run.path.clone();
+            (start_training(experiment, run, device)?, path)
+        }
+        (None, None) => bail!("name an experiment file, or --resume RUN_DIR"),
+    };
     println!("run folder: {}", run_path.display());
-    let handle = start_training(experiment, run, device)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg}")

@@ -52,6 +52,9 @@ impl Dataset {
         }
         let mut manifest = Manifest::load(path).map_err(|e| error(e.message))?;
         let root = manifest.root_dir(Some(path));
+        // Recorded absolute, so a copy of this manifest elsewhere (a run folder) still finds the files.
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        manifest.root = root.to_string_lossy().into_owned();
         let mut warnings = Vec::new();
         if manifest.entries.iter().any(|e| e.subset.is_none()) {
             warnings.extend(split_manifest(&mut manifest, split));

@@ -118,18 +118,22 @@ impl Experiment {
             .map_err(|e| error(format!("cannot read the experiment: {e}")))?;
         let mut experiment: Experiment =
             ron::from_str(&text).map_err(|e| error(format!("not a valid experiment: {e}")))?;
+        // Absolute paths, so the experiment as run (saved in the run folder) still finds them.
         let base = path.parent().unwrap_or(Path::new("."));
-        experiment.dataset = base.join(&experiment.dataset);
+        let absolute = |p: &Path| {
+            let joined = base.join(p);
+            std::fs::canonicalize(&joined).unwrap_or(joined)
+        };
+        experiment.dataset = absolute(&experiment.dataset);
         if experiment.architecture.ends_with(".ron") {
-            experiment.architecture = base
-                .join(&experiment.architecture)
+            experiment.architecture = absolute(Path::new(&experiment.architecture))
                 .to_string_lossy()
                 .into_owned();
         }
         if let Some(weights) = &experiment.weights
             && weights.ends_with(".pth")
         {
-            experiment.weights = Some(base.join(weights).to_string_lossy().into_owned());
+            experiment.weights = Some(absolute(Path::new(weights)).to_string_lossy().into_owned());
         }
         experiment.validate().map_err(error)?;
         Ok(experiment)

@@ -10,4 +10,4 @@ pub mod worker;
 
 pub use events::{EpochMetrics, Prediction, Report, TrainCommand, TrainEvent};
 pub use experiment::{Experiment, OptimizerChoice, Schedule, TrainingMode};
-pub use worker::{TrainingHandle, start_training};
+pub use worker::{TrainingHandle, resume_training, start_training};

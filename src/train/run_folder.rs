@@ -43,6 +43,20 @@ impl RunFolder {
         unreachable!("some run number is free")
     }
 
+    /// An existing run folder (to resume).
+    pub fn open(path: &Path) -> Result<RunFolder, String> {
+        if path.join("experiment.ron").is_file() {
+            Ok(RunFolder {
+                path: path.to_path_buf(),
+            })
+        } else {
+            Err(format!(
+                "{}: not a run folder (no experiment.ron)",
+                path.display()
+            ))
+        }
+    }
+
     fn write(&self, name: &str, text: &str) -> Result<(), String> {
         let path = self.path.join(name);
         write_atomic(&path, text.as_bytes())

@@ -49,6 +49,52 @@ pub fn start_training(
     run: RunFolder,
     device: SelectedDevice,
 ) -> std::io::Result<TrainingHandle> {
+    spawn_worker(experiment, run, device, None)
+}
+
+/// Continues the run in `run` (its experiment, split and `last.bpk` checkpoint) after the epochs in
+/// its metrics. The optimizer's state (momentum, Adam moments) starts afresh.
+pub fn resume_training(run: RunFolder, device: SelectedDevice) -> Result<TrainingHandle, String> {
+    let read = |name: &str| {
+        let path = run.path.join(name);
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+    };
+    let mut experiment: Experiment = ron::from_str(&read("experiment.ron")?).map_err(|e| {
+        format!(
+            "{}: not a valid experiment: {e}",
+            run.path.join("experiment.ron").display()
+        )
+    })?;
+    let history: Vec<EpochMetrics> = ron::from_str(&read("metrics.ron")?).map_err(|e| {
+        format!(
+            "{}: damaged metrics: {e}",
+            run.path.join("metrics.ron").display()
+        )
+    })?;
+    if history.len() >= experiment.epochs {
+        return Err(format!(
+            "{}: all {} epochs are done already",
+            run.path.display(),
+            experiment.epochs
+        ));
+    }
+    if !run.checkpoint_path("last").is_file() {
+        return Err(format!(
+            "{}: no last.bpk checkpoint to resume from",
+            run.path.display()
+        ));
+    }
+    // Train on exactly the images the run started with.
+    experiment.dataset = run.path.join("split.ron");
+    spawn_worker(experiment, run, device, Some(history)).map_err(|e| e.to_string())
+}
+
+fn spawn_worker(
+    experiment: Experiment,
+    run: RunFolder,
+    device: SelectedDevice,
+    resumed: Option<Vec<EpochMetrics>>,
+) -> std::io::Result<TrainingHandle> {
     let (event_sender, events) = channel();
     let (commands, command_receiver) = channel();
     let thread = std::thread::Builder::new()
@@ -61,6 +107,7 @@ pub fn start_training(
                 events: event_sender,
                 commands: command_receiver,
                 stop_after_epoch: false,
+                resumed,
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.train()))
                 .unwrap_or_else(|panic| {
@@ -110,6 +157,8 @@ struct Worker {
     events: Sender<TrainEvent>,
     commands: Receiver<TrainCommand>,
     stop_after_epoch: bool,
+    /// The finished epochs of a run being resumed.
+    resumed: Option<Vec<EpochMetrics>>,
 }
 
 impl Worker {
@@ -160,8 +209,10 @@ impl Worker {
                 exp.dataset.display()
             ));
         }
-        self.run.write_experiment(&exp)?;
-        self.run.write_split(&dataset.manifest)?;
+        if self.resumed.is_none() {
+            self.run.write_experiment(&exp)?;
+            self.run.write_split(&dataset.manifest)?;
+        }
         self.run.write_status("preparing")?;
 
         let arch = Architecture::resolve(&exp.architecture)?.with_num_classes(classes.len());
@@ -174,7 +225,20 @@ impl Worker {
         let mut network = Network::new(&arch, build_on).map_err(|e| e.to_string())?;
         let mut notes = Vec::new();
         let mut head_loaded = false;
-        if let Some(weights) = &exp.weights {
+        if let Some(done) = &self.resumed {
+            let checkpoint = self.run.checkpoint_path("last");
+            network = network.try_load_file(&checkpoint).map_err(|e| {
+                format!(
+                    "{}: cannot load the checkpoint: {e:?}",
+                    checkpoint.display()
+                )
+            })?;
+            head_loaded = true;
+            notes.push(format!(
+                "resumed after epoch {} from last.bpk; the optimizer's momentum starts afresh",
+                done.len()
+            ));
+        } else if let Some(weights) = &exp.weights {
             let path = resolve_weights(weights)?;
             let sha256 = crate::files::sha256_file(&path)
                 .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -403,11 +467,11 @@ impl Worker {
         let [dim, _] = head.weight.dims();
         let loss_fn = CrossEntropyLossConfig::new().init(training_device);
         let mut optimizer = self.optimizer();
-        let mut history = Vec::new();
+        let mut history = self.resumed.take().unwrap_or_default();
         let mut evaluation =
             evaluate_head(&head.valid(), validation, validation_features, dim, device);
         let mut ended = "finished".to_string();
-        'epochs: for epoch in 0..exp.epochs {
+        'epochs: for epoch in history.len()..exp.epochs {
             let started = Instant::now();
             if let (Some(transform), true) = (augmented, epoch > 0) {
                 // A new random view of every training image: the backbone runs again.
@@ -495,7 +559,7 @@ impl Worker {
         let loss_fn = CrossEntropyLossConfig::new().init(&training_device);
         let mut optimizer = self.optimizer();
         let mut head_optimizer = self.optimizer();
-        let mut history = Vec::new();
+        let mut history = self.resumed.take().unwrap_or_default();
         let mut evaluation = evaluate_network(
             &network.valid(),
             validation,
@@ -505,7 +569,7 @@ impl Worker {
             device,
         )?;
         let mut ended = "finished".to_string();
-        'epochs: for epoch in 0..exp.epochs {
+        'epochs: for epoch in history.len()..exp.epochs {
             let started = Instant::now();
             let lr = exp.learning_rate_at(epoch);
             let batches =
