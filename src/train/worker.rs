@@ -508,19 +508,7 @@ impl Worker {
                 let grads = GradientsParams::from_grads(loss.backward(), &head);
                 let step_lr = exp.learning_rate_at_step(epoch, b, batches.len());
                 head = optimizer.step(step_lr, head, grads);
-                let eta_seconds = eta(
-                    started.elapsed().as_secs_f64(),
-                    b + 1,
-                    batches.len(),
-                    exp.epochs - epoch - 1,
-                );
-                self.emit(TrainEvent::BatchDone {
-                    epoch: epoch + 1,
-                    batch: b + 1,
-                    batches: batches.len(),
-                    loss: loss_value,
-                    eta_seconds,
-                });
+                self.batch_done(epoch, b, batches.len(), loss_value, started);
             }
             evaluation = evaluate_head(&head.valid(), validation, validation_features, dim, device);
             let seconds =
@@ -613,19 +601,7 @@ impl Worker {
                     backbone_grads,
                 );
                 network = head_optimizer.step(step_lr, network, head_grads);
-                let eta_seconds = eta(
-                    started.elapsed().as_secs_f64(),
-                    b + 1,
-                    batches.len(),
-                    exp.epochs - epoch - 1,
-                );
-                self.emit(TrainEvent::BatchDone {
-                    epoch: epoch + 1,
-                    batch: b + 1,
-                    batches: batches.len(),
-                    loss: loss_value,
-                    eta_seconds,
-                });
+                self.batch_done(epoch, b, batches.len(), loss_value, started);
             }
             evaluation = evaluate_network(
                 &network.valid(),
@@ -653,6 +629,31 @@ impl Worker {
             }
         }
         Ok((history, evaluation, ended))
+    }
+
+    /// Reports a finished batch with the estimated time left in the run.
+    fn batch_done(
+        &self,
+        epoch: usize,
+        batch: usize,
+        batches: usize,
+        loss: f64,
+        epoch_started: Instant,
+    ) {
+        let epochs_after = self.experiment.epochs - epoch - 1;
+        let eta_seconds = eta(
+            epoch_started.elapsed().as_secs_f64(),
+            batch + 1,
+            batches,
+            epochs_after,
+        );
+        self.emit(TrainEvent::BatchDone {
+            epoch: epoch + 1,
+            batch: batch + 1,
+            batches,
+            loss,
+            eta_seconds,
+        });
     }
 
     /// "stopped early: …" once validation accuracy has not improved for the patience.
