@@ -93,19 +93,12 @@ impl Network {
 
     /// Replaces the classifier with a freshly initialised one for `num_classes` classes.
     pub fn with_new_head(self, num_classes: usize, device: &Device) -> Self {
-        let head = linear(self.feature_dim(), num_classes, device);
-        match self {
-            Network::ResNet(mut net) => {
-                net.fc = head;
-                Network::ResNet(net)
-            }
-            Network::DenseNet(mut net) => {
-                let mut head = head;
-                head.bias = head.bias.map(|b| b.map(|t| t.zeros_like()));
-                net.classifier = head;
-                Network::DenseNet(net)
-            }
+        let mut head = linear(self.feature_dim(), num_classes, device);
+        if matches!(self, Network::DenseNet(_)) {
+            // torchvision's DenseNet zeroes the classifier bias.
+            head.bias = head.bias.map(|b| b.map(|t| t.zeros_like()));
         }
+        self.with_head(head)
     }
 
     /// Replaces the classifier with one initialised from `seed` alone, as PyTorch initialises
