@@ -104,6 +104,13 @@ impl RunFolder {
     pub fn checkpoint_path(&self, which: &str) -> PathBuf {
         self.path.join(format!("{which}.bpk"))
     }
+
+    /// The optimizer state (momentum, Adam moments) after `epoch`, for one optimizer `role`
+    /// ("head", "backbone"). The epoch is in the name so a resume never pairs a checkpoint with
+    /// the state of another epoch.
+    pub fn optimizer_state_path(&self, epoch: usize, role: &str) -> PathBuf {
+        self.path.join(format!("optimizer-{role}-epoch{epoch}.bpk"))
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use burn::nn::Linear;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
-    AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig,
+    AdamWConfig, GradientsParams, ModuleOptimizer, OptimizerRecord, SgdConfig,
+    decay::WeightDecayConfig,
 };
 use burn::prelude::*;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -53,7 +54,8 @@ pub fn start_training(
 }
 
 /// Continues the run in `run` (its experiment, split and `last.bpk` checkpoint) after the epochs in
-/// its metrics. The optimizer's state (momentum, Adam moments) starts afresh.
+/// its metrics, with the optimizer state (momentum, Adam moments) saved after that epoch, so the
+/// resumed run continues exactly as the uninterrupted one would have.
 pub fn resume_training(run: RunFolder, device: SelectedDevice) -> Result<TrainingHandle, String> {
     let read = |name: &str| {
         let path = run.path.join(name);
@@ -234,10 +236,18 @@ impl Worker {
                 )
             })?;
             head_loaded = true;
-            notes.push(format!(
-                "resumed after epoch {} from last.bpk; the optimizer's momentum starts afresh",
-                done.len()
-            ));
+            let roles = self.optimizer_roles();
+            let saved = roles
+                .iter()
+                .all(|role| self.run.optimizer_state_path(done.len(), role).is_file());
+            notes.push(if saved {
+                format!("resumed after epoch {} from last.bpk and the optimizer state", done.len())
+            } else {
+                format!(
+                    "resumed after epoch {} from last.bpk; no optimizer state was saved for it, so momentum starts afresh",
+                    done.len()
+                )
+            });
         } else if let Some(weights) = &exp.weights {
             let path = resolve_weights(weights)?;
             let sha256 = crate::files::sha256_file(&path)
@@ -466,8 +476,8 @@ impl Worker {
         let exp = self.experiment.clone();
         let [dim, _] = head.weight.dims();
         let loss_fn = CrossEntropyLossConfig::new().init(training_device);
-        let mut optimizer = self.optimizer();
         let mut history = self.resumed.take().unwrap_or_default();
+        let mut optimizer = self.restored_optimizer(history.len(), "head")?;
         let mut evaluation =
             evaluate_head(&head.valid(), validation, validation_features, dim, device);
         let mut ended = "finished".to_string();
@@ -525,7 +535,8 @@ impl Worker {
                 peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             };
             let trained = network.clone().with_head(head.valid());
-            if let Some(reason) = self.epoch_done(&mut history, metrics, &trained)? {
+            let optimizers = [("head", &optimizer)];
+            if let Some(reason) = self.epoch_done(&mut history, metrics, &trained, &optimizers)? {
                 ended = reason;
                 break;
             }
@@ -545,9 +556,9 @@ impl Worker {
         let exp = self.experiment.clone();
         let training_device = Device::autodiff(device.clone());
         let loss_fn = CrossEntropyLossConfig::new().init(&training_device);
-        let mut optimizer = self.optimizer();
-        let mut head_optimizer = self.optimizer();
         let mut history = self.resumed.take().unwrap_or_default();
+        let mut optimizer = self.restored_optimizer(history.len(), "backbone")?;
+        let mut head_optimizer = self.restored_optimizer(history.len(), "head")?;
         let mut evaluation = evaluate_network(
             &network.valid(),
             validation,
@@ -623,7 +634,8 @@ impl Worker {
                 seconds,
                 peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
             };
-            if let Some(reason) = self.epoch_done(&mut history, metrics, &network)? {
+            let optimizers = [("backbone", &optimizer), ("head", &head_optimizer)];
+            if let Some(reason) = self.epoch_done(&mut history, metrics, &network, &optimizers)? {
                 ended = reason;
                 break;
             }
@@ -670,32 +682,82 @@ impl Worker {
             .then(|| format!("stopped early: no better validation accuracy for {patience} epochs"))
     }
 
-    /// Records a finished epoch: metrics and status files, the event, the `last` checkpoint and,
-    /// when validation accuracy improved, the `best` one. Returns why to stop, if the run should.
+    /// The optimizers a run of this mode keeps, by the role their saved state is named after.
+    fn optimizer_roles(&self) -> &'static [&'static str] {
+        match self.experiment.mode {
+            TrainingMode::FrozenBackbone => &["head"],
+            TrainingMode::FineTune | TrainingMode::UnfreezeLast(_) => &["backbone", "head"],
+        }
+    }
+
+    /// A fresh optimizer or, when resuming after `epochs_done`, one with the state saved then.
+    fn restored_optimizer(
+        &self,
+        epochs_done: usize,
+        role: &str,
+    ) -> Result<ModuleOptimizer, String> {
+        let optimizer = self.optimizer();
+        let path = self.run.optimizer_state_path(epochs_done, role);
+        if epochs_done == 0 || !path.is_file() {
+            return Ok(optimizer);
+        }
+        let record = OptimizerRecord::load(&path)
+            .map_err(|e| format!("{}: damaged optimizer state: {e:?}", path.display()))?;
+        Ok(optimizer.load_record(record))
+    }
+
+    /// Records a finished epoch: the optimizer state, the `last` checkpoint and, when validation
+    /// accuracy improved, the `best` one; then the metrics and status files, and the event.
+    /// Files that a resume reads together are written before the metrics that point at them, so a
+    /// run killed in between resumes from the previous epoch. Returns why to stop, if it should.
     fn epoch_done(
         &mut self,
         history: &mut Vec<EpochMetrics>,
         metrics: EpochMetrics,
         checkpoint: &Network,
+        optimizers: &[(&str, &ModuleOptimizer)],
     ) -> Result<Option<String>, String> {
         let improved = history
             .iter()
             .all(|m| metrics.validation_accuracy > m.validation_accuracy);
+        for (role, optimizer) in optimizers {
+            self.save_optimizer_state(metrics.epoch, role, optimizer)?;
+        }
+        self.save_checkpoint(checkpoint, "last")?;
+        if improved {
+            self.save_checkpoint(checkpoint, "best")?;
+        }
         history.push(metrics.clone());
         self.run.write_metrics(history)?;
         self.run.write_status(&format!(
             "epoch {} of {} done",
             metrics.epoch, self.experiment.epochs
         ))?;
-        self.emit(TrainEvent::EpochDone(metrics));
-        self.save_checkpoint(checkpoint, "last")?;
-        if improved {
-            self.save_checkpoint(checkpoint, "best")?;
+        for (role, _) in optimizers {
+            // Only the newest state is needed; older ones would only fill the disk.
+            let _ = std::fs::remove_file(self.run.optimizer_state_path(metrics.epoch - 1, role));
         }
+        self.emit(TrainEvent::EpochDone(metrics));
         if self.stop_after_epoch {
             return Ok(Some("stopped by the user".into()));
         }
         Ok(self.early_stop(history))
+    }
+
+    fn save_optimizer_state(
+        &self,
+        epoch: usize,
+        role: &str,
+        optimizer: &ModuleOptimizer,
+    ) -> Result<(), String> {
+        let path = self.run.optimizer_state_path(epoch, role);
+        let temp = path.with_extension("bpk.tmp");
+        optimizer
+            .to_record()
+            .save(&temp)
+            .map_err(|e| format!("{}: cannot save the optimizer state: {e:?}", temp.display()))?;
+        std::fs::rename(&temp, &path)
+            .map_err(|e| format!("{}: cannot save the optimizer state: {e}", path.display()))
     }
 
     /// Saves the network atomically (temporary file, then rename).

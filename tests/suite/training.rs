@@ -453,54 +453,71 @@ fn compare_trains_a_resnet_and_a_densenet_on_the_same_split() {
 }
 
 #[test]
-fn a_stopped_run_resumes_from_its_folder() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_experiment(dir.path(), &[("epochs", "4")]);
-    let experiment = Experiment::load(&path).unwrap();
-    let run = RunFolder::create(&path).unwrap();
-    let folder = run.path.clone();
-    let handle = start_training(experiment, run, cpu_device("test")).unwrap();
-    for event in handle.events.iter() {
-        if let TrainEvent::EpochDone(m) = &event
-            && m.epoch == 2
-        {
-            handle.send(TrainCommand::StopAfterEpoch);
+fn a_stopped_run_resumes_exactly_where_it_stopped() {
+    for mode in ["FrozenBackbone", "FineTune"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_experiment(dir.path(), &[("epochs", "4"), ("mode", mode)]);
+        let (events, _) = train(&path);
+        let uninterrupted = epochs(&events);
+
+        let experiment = Experiment::load(&path).unwrap();
+        let run = RunFolder::create(&path).unwrap();
+        let folder = run.path.clone();
+        let handle = start_training(experiment, run, cpu_device("test")).unwrap();
+        for event in handle.events.iter() {
+            if let TrainEvent::EpochDone(m) = &event
+                && m.epoch == 2
+            {
+                handle.send(TrainCommand::StopAfterEpoch);
+            }
         }
-    }
-    let metrics = |folder: &Path| -> Vec<EpochMetrics> {
-        ron::from_str(&std::fs::read_to_string(folder.join("metrics.ron")).unwrap()).unwrap()
-    };
-    // The command lands in epoch 2 or, if that epoch had already ended, in epoch 3.
-    let done = metrics(&folder).len();
-    assert!((2..4).contains(&done), "{done} epochs before the stop");
+        let metrics = |folder: &Path| -> Vec<EpochMetrics> {
+            ron::from_str(&std::fs::read_to_string(folder.join("metrics.ron")).unwrap()).unwrap()
+        };
+        // The command lands in epoch 2 or, if that epoch had already ended, in epoch 3.
+        let done = metrics(&folder).len();
+        assert!((2..4).contains(&done), "{done} epochs before the stop");
 
-    Command::cargo_bin("skiplane")
-        .unwrap()
-        .args(["train", "--resume"])
-        .arg(&folder)
-        .env("SKIPLANE_BACKEND", "cpu")
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains(format!("resumed after epoch {done}"))
-                .and(predicate::str::contains("epoch   4:")),
-        );
-    assert_eq!(
-        metrics(&folder).iter().map(|m| m.epoch).collect::<Vec<_>>(),
-        vec![1, 2, 3, 4]
-    );
-    assert_eq!(
-        std::fs::read_to_string(folder.join("status.txt"))
+        Command::cargo_bin("skiplane")
             .unwrap()
-            .trim(),
-        "finished"
-    );
+            .args(["train", "--resume"])
+            .arg(&folder)
+            .env("SKIPLANE_BACKEND", "cpu")
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains(format!(
+                    "resumed after epoch {done} from last.bpk and the optimizer state"
+                ))
+                .and(predicate::str::contains("epoch   4:")),
+            );
+        let resumed = metrics(&folder);
+        assert_eq!(
+            resumed.iter().map(|m| m.epoch).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
+        // Same weights, same optimizer state, same batches: the same numbers as never stopping.
+        for (a, b) in resumed.iter().zip(&uninterrupted) {
+            assert_eq!(
+                (a.train_loss, a.validation_loss, a.validation_accuracy),
+                (b.train_loss, b.validation_loss, b.validation_accuracy),
+                "{mode}, epoch {}",
+                a.epoch
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(folder.join("status.txt"))
+                .unwrap()
+                .trim(),
+            "finished"
+        );
 
-    Command::cargo_bin("skiplane")
-        .unwrap()
-        .args(["train", "--resume"])
-        .arg(&folder)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("done already"));
+        Command::cargo_bin("skiplane")
+            .unwrap()
+            .args(["train", "--resume"])
+            .arg(&folder)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("done already"));
+    }
 }
