@@ -3,10 +3,12 @@
 mod bench;
 mod compare;
 mod data;
+mod evaluate;
 mod forward;
 mod inspect;
 mod label;
 mod train;
+mod watch;
 mod weights;
 
 use clap::{Parser, Subcommand};
@@ -32,10 +34,12 @@ pub enum Command {
     /// Check dataset folders and split them.
     #[command(subcommand)]
     Data(data::DataCommand),
-    /// Train an experiment (RON) and write a run folder next to it.
+    /// Train an experiment (RON file, or --data/--arch flags) and write a run folder.
     Train(train::TrainArgs),
     /// Train several experiments on the identical split and compare them side by side.
     Compare(compare::CompareArgs),
+    /// Evaluate a run's best checkpoint on its validation images or another folder.
+    Evaluate(evaluate::EvaluateArgs),
     /// Label a folder of loose photos and sort them into class folders.
     #[command(subcommand)]
     Label(label::LabelCommand),
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Label(command)) => label::run(command),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Compare(args)) => compare::run(args),
+        Some(Command::Evaluate(args)) => evaluate::run(args),
         None => {
             // The desktop app is the next milestone (see the README); until then say so plainly.
             use clap::CommandFactory;

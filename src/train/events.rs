@@ -27,7 +27,8 @@ pub struct EpochMetrics {
     pub learning_rate: f64,
     pub images_per_second: f64,
     pub seconds: f64,
-    /// Peak resident memory of the process so far (CPU backend, Linux), if measured.
+    /// Peak memory so far, if measured: device memory on wgpu, the process's resident memory on
+    /// the CPU backend (see [`Report::memory_kind`]).
     #[serde(default)]
     pub peak_memory_bytes: Option<u64>,
 }
@@ -50,9 +51,12 @@ pub struct Report {
     pub gflops: f64,
     pub seconds_per_epoch: f64,
     pub train_images_per_second: f64,
-    /// Resident memory before training started and its peak during the run (measured, CPU backend).
+    /// Memory before training started and its peak during the run, measured: what the device
+    /// allocator reserved on wgpu, the process's resident memory on the CPU backend.
     pub baseline_memory_bytes: Option<u64>,
     pub peak_memory_bytes: Option<u64>,
+    #[serde(default)]
+    pub memory_kind: super::memory::MemoryKind,
     /// The inspector's estimate for this mode and batch, to set beside the measurement.
     pub estimated_memory_bytes: u64,
     /// How the run ended: "finished", "stopped by the user", "stopped early: …".
@@ -85,6 +89,8 @@ pub enum TrainEvent {
         batch: usize,
         batches: usize,
         loss: f64,
+        /// Training images per second so far in this epoch.
+        images_per_second: f64,
         /// Estimated seconds until the last epoch ends.
         eta_seconds: f64,
     },

@@ -118,25 +118,30 @@ impl Experiment {
             .map_err(|e| error(format!("cannot read the experiment: {e}")))?;
         let mut experiment: Experiment =
             ron::from_str(&text).map_err(|e| error(format!("not a valid experiment: {e}")))?;
-        // Absolute paths, so the experiment as run (saved in the run folder) still finds them.
-        let base = path.parent().unwrap_or(Path::new("."));
+        experiment.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        experiment.validate().map_err(error)?;
+        Ok(experiment)
+    }
+
+    /// Makes the dataset, architecture and weights paths absolute, relative to `base` (the folder
+    /// of the file they were read from), so the experiment as run (saved in the run folder) still
+    /// finds them.
+    pub fn resolve_paths(&mut self, base: &Path) {
         let absolute = |p: &Path| {
             let joined = base.join(p);
             std::fs::canonicalize(&joined).unwrap_or(joined)
         };
-        experiment.dataset = absolute(&experiment.dataset);
-        if experiment.architecture.ends_with(".ron") {
-            experiment.architecture = absolute(Path::new(&experiment.architecture))
+        self.dataset = absolute(&self.dataset);
+        if self.architecture.ends_with(".ron") {
+            self.architecture = absolute(Path::new(&self.architecture))
                 .to_string_lossy()
                 .into_owned();
         }
-        if let Some(weights) = &experiment.weights
-            && weights.ends_with(".pth")
+        if let Some(weights) = &self.weights
+            && (weights.ends_with(".pth") || weights.ends_with(".pt"))
         {
-            experiment.weights = Some(absolute(Path::new(weights)).to_string_lossy().into_owned());
+            self.weights = Some(absolute(Path::new(weights)).to_string_lossy().into_owned());
         }
-        experiment.validate().map_err(error)?;
-        Ok(experiment)
     }
 
     pub fn validate(&self) -> Result<(), String> {

@@ -43,6 +43,24 @@ impl RunFolder {
         unreachable!("some run number is free")
     }
 
+    /// A new run folder at exactly `path` (`--out`): created if missing, refused if it holds
+    /// anything, so an earlier run is never mixed with this one.
+    pub fn create_at(path: &Path) -> Result<RunFolder, String> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| format!("{}: cannot create the run folder: {e}", path.display()))?;
+        let mut entries =
+            std::fs::read_dir(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        if entries.next().is_some() {
+            return Err(format!(
+                "{}: the folder is not empty; choose a new one for the run",
+                path.display()
+            ));
+        }
+        Ok(RunFolder {
+            path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        })
+    }
+
     /// An existing run folder (to resume).
     pub fn open(path: &Path) -> Result<RunFolder, String> {
         if path.join("experiment.ron").is_file() {

@@ -4,7 +4,7 @@
 use super::evaluate::{Evaluation, count_correct, evaluate_head, evaluate_network, per_class};
 use super::events::{EpochMetrics, Report, TrainCommand, TrainEvent};
 use super::experiment::{Experiment, OptimizerChoice, TrainingMode};
-use super::memory;
+use super::memory::{self, MemoryMeter};
 use super::run_folder::RunFolder;
 use crate::backend::SelectedDevice;
 use crate::data::dataset::Dataset;
@@ -102,6 +102,7 @@ fn spawn_worker(
     let thread = std::thread::Builder::new()
         .name("skiplane-train".into())
         .spawn(move || {
+            let meter = MemoryMeter::start(&device.device);
             let mut worker = Worker {
                 experiment,
                 run,
@@ -110,6 +111,7 @@ fn spawn_worker(
                 commands: command_receiver,
                 stop_after_epoch: false,
                 resumed,
+                meter,
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.train()))
                 .unwrap_or_else(|panic| {
@@ -121,6 +123,7 @@ fn spawn_worker(
                     let _ = worker.events.send(TrainEvent::Finished(report));
                 }
                 Err(reason) => {
+                    let reason = with_advice(reason, &worker.experiment);
                     let _ = worker.run.write_status(&format!("failed: {reason}"));
                     let _ = worker.events.send(TrainEvent::Failed(reason));
                 }
@@ -161,6 +164,7 @@ struct Worker {
     stop_after_epoch: bool,
     /// The finished epochs of a run being resumed.
     resumed: Option<Vec<EpochMetrics>>,
+    meter: MemoryMeter,
 }
 
 impl Worker {
@@ -194,7 +198,6 @@ impl Worker {
         let exp = self.experiment.clone();
         let device = self.device.device.clone();
         device.seed(exp.seed);
-        let baseline = memory::process_memory();
         let dataset = Dataset::open(&exp.dataset, &exp.split).map_err(|e| e.to_string())?;
         let classes = dataset.classes.clone();
         if classes.len() < 2 {
@@ -284,6 +287,19 @@ impl Worker {
             ),
             _ => {}
         }
+        let estimated_memory_bytes = estimated_memory(&plan, &exp, train.len() + validation.len());
+        if let Some(available) = memory::available_system_memory()
+            && self.meter.kind() == Some(memory::MemoryKind::ProcessResident)
+            && estimated_memory_bytes > available
+        {
+            notes.push(format!(
+                "warning: this run is estimated to need {} MiB but only {} MiB of memory is free; if it fails, use a smaller batch_size (now {}) or image_size (now {})",
+                estimated_memory_bytes >> 20,
+                available >> 20,
+                exp.batch_size,
+                exp.image_size
+            ));
+        }
         self.emit(TrainEvent::Started {
             device: self.device.description.clone(),
             classes: classes.clone(),
@@ -363,26 +379,6 @@ impl Worker {
             })
             .collect();
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
-        let optimizer_kind = match exp.optimizer {
-            OptimizerChoice::Sgd { .. } => crate::model::OptimizerKind::SgdMomentum,
-            OptimizerChoice::AdamW => crate::model::OptimizerKind::Adam,
-        };
-        let full = plan.training_memory(exp.batch_size, optimizer_kind);
-        let estimated_memory_bytes = match exp.mode {
-            TrainingMode::FineTune | TrainingMode::UnfreezeLast(_) => full.total_bytes,
-            // Inference over a batch (its activations bound what is alive at once), plus the cache.
-            TrainingMode::FrozenBackbone => {
-                let feature_dim = plan
-                    .stages
-                    .iter()
-                    .rev()
-                    .nth(1)
-                    .map_or(0, |s| s.output_shape[0]) as u64;
-                full.weights_bytes
-                    + full.activations_bytes
-                    + (train.len() + validation.len()) as u64 * feature_dim * 4
-            }
-        };
         let report = Report {
             classes,
             epochs_run: history.len(),
@@ -398,8 +394,9 @@ impl Worker {
             seconds_per_epoch: seconds / history.len().max(1) as f64,
             // Over the whole run, so cached epochs do not inflate it.
             train_images_per_second: (train.len() * history.len()) as f64 / seconds.max(1e-9),
-            baseline_memory_bytes: baseline.map(|m| m.resident_bytes),
-            peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
+            baseline_memory_bytes: self.meter.baseline_bytes(),
+            peak_memory_bytes: self.meter.peak_bytes(),
+            memory_kind: self.meter.kind().unwrap_or_default(),
             estimated_memory_bytes,
             ended,
             validation_predictions,
@@ -434,6 +431,7 @@ impl Worker {
                 device,
             );
             let out = network.features(images).into_data().convert::<f32>();
+            self.meter.sample();
             features.extend(out.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?);
         }
         Ok(features)
@@ -491,7 +489,7 @@ impl Worker {
             let lr = exp.learning_rate_at(epoch);
             let batches =
                 batch_indices(train.len(), exp.batch_size, Some((exp.seed, epoch as u64)));
-            let (mut loss_sum, mut correct) = (0.0, 0usize);
+            let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
             for (b, indices) in batches.iter().enumerate() {
                 if let Flow::StopNow = self.poll_commands() {
                     ended = "stopped by the user".into();
@@ -513,12 +511,14 @@ impl Worker {
                 let logits = head.forward(x);
                 let loss = loss_fn.forward(logits.clone(), targets);
                 let loss_value = loss.clone().into_scalar::<f32>() as f64;
+                self.meter.sample(); // the forward pass's activations are alive here
                 correct += count_correct(logits.inner(), &labels);
                 loss_sum += loss_value * indices.len() as f64;
                 let grads = GradientsParams::from_grads(loss.backward(), &head);
                 let step_lr = exp.learning_rate_at_step(epoch, b, batches.len());
                 head = optimizer.step(step_lr, head, grads);
-                self.batch_done(epoch, b, batches.len(), loss_value, started);
+                seen += indices.len();
+                self.batch_done(epoch, (b, batches.len()), seen, loss_value, started);
             }
             evaluation = evaluate_head(&head.valid(), validation, validation_features, dim, device);
             let seconds =
@@ -532,7 +532,7 @@ impl Worker {
                 learning_rate: lr,
                 images_per_second: train.len() as f64 / seconds.max(1e-9),
                 seconds,
-                peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
+                peak_memory_bytes: self.meter.peak_bytes(),
             };
             let trained = network.clone().with_head(head.valid());
             let optimizers = [("head", &optimizer)];
@@ -597,6 +597,7 @@ impl Worker {
                 let logits = network.forward(images);
                 let loss = loss_fn.forward(logits.clone(), targets);
                 let loss_value = loss.clone().into_scalar::<f32>() as f64;
+                self.meter.sample(); // the forward pass's activations are alive here
                 correct += count_correct(logits.inner(), &labels);
                 loss_sum += loss_value * n as f64;
                 seen += n;
@@ -612,7 +613,7 @@ impl Worker {
                     backbone_grads,
                 );
                 network = head_optimizer.step(step_lr, network, head_grads);
-                self.batch_done(epoch, b, batches.len(), loss_value, started);
+                self.batch_done(epoch, (b, batches.len()), seen, loss_value, started);
             }
             evaluation = evaluate_network(
                 &network.valid(),
@@ -632,7 +633,7 @@ impl Worker {
                 learning_rate: lr,
                 images_per_second: seen as f64 / seconds.max(1e-9),
                 seconds,
-                peak_memory_bytes: memory::process_memory().map(|m| m.peak_resident_bytes),
+                peak_memory_bytes: self.meter.peak_bytes(),
             };
             let optimizers = [("backbone", &optimizer), ("head", &head_optimizer)];
             if let Some(reason) = self.epoch_done(&mut history, metrics, &network, &optimizers)? {
@@ -645,25 +646,23 @@ impl Worker {
 
     /// Reports a finished batch with the estimated time left in the run.
     fn batch_done(
-        &self,
+        &mut self,
         epoch: usize,
-        batch: usize,
-        batches: usize,
+        (batch, batches): (usize, usize),
+        images_this_epoch: usize,
         loss: f64,
         epoch_started: Instant,
     ) {
+        self.meter.sample();
+        let elapsed_seconds = epoch_started.elapsed().as_secs_f64();
         let epochs_after = self.experiment.epochs - epoch - 1;
-        let eta_seconds = eta(
-            epoch_started.elapsed().as_secs_f64(),
-            batch + 1,
-            batches,
-            epochs_after,
-        );
+        let eta_seconds = eta(elapsed_seconds, batch + 1, batches, epochs_after);
         self.emit(TrainEvent::BatchDone {
             epoch: epoch + 1,
             batch: batch + 1,
             batches,
             loss,
+            images_per_second: images_this_epoch as f64 / elapsed_seconds.max(1e-9),
             eta_seconds,
         });
     }
@@ -775,6 +774,59 @@ impl Worker {
     }
 }
 
+/// What the inspector expects the run to need: for training, weights, gradients, optimizer state
+/// and a batch's activations; for a frozen backbone, inference over a batch plus the feature cache.
+fn estimated_memory(plan: &crate::model::Inspection, exp: &Experiment, images: usize) -> u64 {
+    let optimizer_kind = match exp.optimizer {
+        OptimizerChoice::Sgd { .. } => crate::model::OptimizerKind::SgdMomentum,
+        OptimizerChoice::AdamW => crate::model::OptimizerKind::Adam,
+    };
+    let full = plan.training_memory(exp.batch_size, optimizer_kind);
+    match exp.mode {
+        TrainingMode::FineTune | TrainingMode::UnfreezeLast(_) => full.total_bytes,
+        TrainingMode::FrozenBackbone => {
+            let feature_dim = plan
+                .stages
+                .iter()
+                .rev()
+                .nth(1)
+                .map_or(0, |s| s.output_shape[0]) as u64;
+            full.weights_bytes + full.activations_bytes + images as u64 * feature_dim * 4
+        }
+    }
+}
+
+/// Adds what to change to a failure that has a known remedy: memory exhausted (a smaller batch or
+/// image), or a GPU backend that failed (the CPU backend).
+fn with_advice(reason: String, exp: &Experiment) -> String {
+    let lower = reason.to_lowercase();
+    if lower.contains("out of memory") || lower.contains("outofmemory") || lower.contains("allocat")
+    {
+        format!(
+            "{reason}\nThe run ran out of memory: try a smaller batch_size (now {}; e.g. {}), a smaller image_size (now {}), or the FrozenBackbone mode, which needs far less.",
+            exp.batch_size,
+            (exp.batch_size / 2).max(1),
+            exp.image_size
+        )
+    } else if [
+        "wgpu",
+        "vulkan",
+        "device lost",
+        "adapter",
+        "shader",
+        "cubecl",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+    {
+        format!(
+            "{reason}\nThe GPU backend failed: run on the CPU instead with SKIPLANE_BACKEND=cpu (or the backend setting), and check the graphics driver."
+        )
+    } else {
+        reason
+    }
+}
+
 fn head_of(network: &Network) -> &Linear {
     match network {
         Network::ResNet(net) => &net.fc,
@@ -826,4 +878,26 @@ fn trainable_parameters(plan: &crate::model::Inspection, mode: TrainingMode) -> 
         })
         .map(|s| s.parameters as usize)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_with_a_known_remedy_say_what_to_change() {
+        let exp = Experiment {
+            batch_size: 64,
+            ..Experiment::default()
+        };
+        let oom = with_advice("the training crashed: Out of memory on device".into(), &exp);
+        assert!(
+            oom.contains("smaller batch_size (now 64; e.g. 32)"),
+            "{oom}"
+        );
+        let gpu = with_advice("wgpu: Device lost".into(), &exp);
+        assert!(gpu.contains("SKIPLANE_BACKEND=cpu"), "{gpu}");
+        let other = with_advice("photo.jpg: corrupt".into(), &exp);
+        assert_eq!(other, "photo.jpg: corrupt");
+    }
 }

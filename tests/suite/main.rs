@@ -8,5 +8,6 @@ mod labelling;
 mod parity;
 mod preprocess;
 mod presets;
+mod train_cli;
 mod training;
 mod transfer;

@@ -432,7 +432,8 @@ fn compare_trains_a_resnet_and_a_densenet_on_the_same_split() {
     assert!(dir.path().join("runs/compare-1/comparison.ron").is_file());
     // Both runs used the first experiment's split.
     let split = |name: &str| {
-        std::fs::read_to_string(dir.path().join(format!("runs/{name}-1/split.ron"))).unwrap()
+        std::fs::read_to_string(dir.path().join(format!("runs/compare-1/{name}/split.ron")))
+            .unwrap()
     };
     assert_eq!(split("resnet"), split("densenet"));
 

@@ -1,0 +1,152 @@
+//! Evaluating a finished (or interrupted) run's best checkpoint: on its own validation images, or
+//! on another folder of photos sorted into the same classes.
+
+use super::evaluate::{evaluate_network, per_class};
+use super::events::Prediction;
+use super::experiment::Experiment;
+use crate::data::dataset::Dataset;
+use crate::data::loader::{ImageCache, Sample, Transform};
+use crate::data::preprocess::EvalTransform;
+use crate::data::split::Subset;
+use crate::model::{Architecture, Network};
+use burn::module::Module;
+use burn::prelude::Device;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunEvaluation {
+    pub checkpoint: PathBuf,
+    /// The run's validation split, or the folder given.
+    pub dataset: PathBuf,
+    pub classes: Vec<String>,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub precision: Vec<f64>,
+    pub recall: Vec<f64>,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<usize>>,
+    pub predictions: Vec<Prediction>,
+}
+
+/// Evaluates `run_dir`'s best checkpoint (its last one if no epoch improved) on `data`, or on the
+/// run's validation images when `data` is `None`.
+pub fn evaluate_run(
+    run_dir: &Path,
+    data: Option<&Path>,
+    device: &Device,
+) -> Result<RunEvaluation, String> {
+    let experiment_path = run_dir.join("experiment.ron");
+    let text = std::fs::read_to_string(&experiment_path).map_err(|e| {
+        format!(
+            "{}: cannot read: {e} (is {} a run folder?)",
+            experiment_path.display(),
+            run_dir.display()
+        )
+    })?;
+    let experiment: Experiment = ron::from_str(&text)
+        .map_err(|e| format!("{}: not a valid experiment: {e}", experiment_path.display()))?;
+    let split_path = run_dir.join("split.ron");
+    let split = Dataset::open(&split_path, &experiment.split).map_err(|e| e.to_string())?;
+    let classes = split.classes.clone();
+
+    let checkpoint = ["best", "last"]
+        .iter()
+        .map(|which| run_dir.join(format!("{which}.bpk")))
+        .find(|path| path.is_file())
+        .ok_or_else(|| {
+            format!(
+                "{}: no checkpoint yet (best.bpk or last.bpk); the run has not finished an epoch",
+                run_dir.display()
+            )
+        })?;
+    let arch = Architecture::resolve(&experiment.architecture)?.with_num_classes(classes.len());
+    let network = Network::new(&arch, device)
+        .map_err(|e| e.to_string())?
+        .try_load_file(&checkpoint)
+        .map_err(|e| {
+            format!(
+                "{}: cannot load the checkpoint: {e:?}",
+                checkpoint.display()
+            )
+        })?;
+
+    let (samples, dataset) = match data {
+        None => (split.samples(Subset::Validation), split_path),
+        Some(folder) => (
+            samples_in_classes(folder, &experiment, &classes)?,
+            folder.to_path_buf(),
+        ),
+    };
+    if samples.is_empty() {
+        return Err(format!("{}: no images to evaluate", dataset.display()));
+    }
+    let transform = Transform::Eval(EvalTransform::new(experiment.resize, experiment.image_size));
+    let cache = ImageCache::new(256 << 20);
+    let evaluation = evaluate_network(
+        &network,
+        &samples,
+        &transform,
+        &cache,
+        experiment.batch_size,
+        device,
+    )?;
+    let (precision, recall, confusion) =
+        per_class(&samples, &evaluation.predictions, classes.len());
+    let predictions = samples
+        .iter()
+        .zip(&evaluation.predictions)
+        .map(|(sample, &predicted)| Prediction {
+            path: sample.path.clone(),
+            label: sample.label,
+            predicted,
+        })
+        .collect();
+    Ok(RunEvaluation {
+        checkpoint,
+        dataset,
+        classes,
+        loss: evaluation.loss,
+        accuracy: evaluation.accuracy,
+        precision,
+        recall,
+        confusion,
+        predictions,
+    })
+}
+
+/// Every image of a class-folder tree, labelled by the run's class indices. A class the model
+/// does not know is an error (its images cannot be scored); classes missing from the folder are
+/// fine.
+fn samples_in_classes(
+    folder: &Path,
+    experiment: &Experiment,
+    classes: &[String],
+) -> Result<Vec<Sample>, String> {
+    let dataset = Dataset::open(folder, &experiment.split).map_err(|e| e.to_string())?;
+    let unknown: Vec<&String> = dataset
+        .classes
+        .iter()
+        .filter(|c| !classes.contains(c))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "{}: classes {} are not ones the model knows ({})",
+            folder.display(),
+            unknown
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            classes.join(", ")
+        ));
+    }
+    let mut samples = dataset.samples(Subset::Train);
+    samples.extend(dataset.samples(Subset::Validation));
+    for sample in &mut samples {
+        let name = &dataset.classes[sample.label];
+        sample.label = classes.iter().position(|c| c == name).unwrap_or(0);
+    }
+    samples.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(samples)
+}
