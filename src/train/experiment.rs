@@ -73,6 +73,10 @@ pub struct Experiment {
     /// With FineTune or UnfreezeLast, the backbone learns at this multiple of `learning_rate`
     /// (the head at the full rate): e.g. 0.1 for gentle fine-tuning.
     pub backbone_learning_rate_factor: f64,
+    /// With FrozenBackbone and no augmentation, compute the backbone's features once and train
+    /// the head on them. `false` runs the backbone over every training image every epoch, as a
+    /// plain training loop would (same results, slower; for measuring what the cache saves).
+    pub cache_features: bool,
 }
 
 impl Default for Experiment {
@@ -95,6 +99,7 @@ impl Default for Experiment {
             early_stopping_patience: None,
             augmentation: None,
             backbone_learning_rate_factor: 1.0,
+            cache_features: true,
         }
     }
 }

@@ -279,6 +279,9 @@ impl Worker {
             ));
         }
         match (exp.mode, &exp.augmentation) {
+            (TrainingMode::FrozenBackbone, None) if !exp.cache_features => notes.push(
+                "frozen backbone without the feature cache (cache_features: false): the backbone runs over every image every epoch".into(),
+            ),
             (TrainingMode::FrozenBackbone, None) => notes.push(
                 "frozen backbone: features are computed once and cached; later epochs train only the head".into(),
             ),
@@ -337,7 +340,8 @@ impl Worker {
                     (&train, train_features),
                     (&validation, &validation_features),
                     (
-                        exp.augmentation.is_some().then_some(&train_transform),
+                        (exp.augmentation.is_some() || !exp.cache_features)
+                            .then_some(&train_transform),
                         &cache,
                     ),
                     features_seconds,
@@ -466,7 +470,7 @@ impl Worker {
         mut head: Linear,
         (train, mut train_features): (&[Sample], Vec<f32>),
         (validation, validation_features): (&[Sample], &[f32]),
-        (augmented, cache): (Option<&Transform>, &ImageCache),
+        (recompute_with, cache): (Option<&Transform>, &ImageCache),
         features_seconds: f64,
         training_device: &Device,
         device: &Device,
@@ -481,8 +485,8 @@ impl Worker {
         let mut ended = "finished".to_string();
         'epochs: for epoch in history.len()..exp.epochs {
             let started = Instant::now();
-            if let (Some(transform), true) = (augmented, epoch > 0) {
-                // A new random view of every training image: the backbone runs again.
+            if let (Some(transform), true) = (recompute_with, epoch > 0) {
+                // A new random view of every training image (or no cache): the backbone runs again.
                 train_features =
                     self.features(network, train, transform, cache, device, epoch as u64)?;
             }

@@ -149,6 +149,31 @@ fn a_frozen_backbone_run_writes_a_complete_run_folder_and_reproduces() {
 }
 
 #[test]
+fn cached_features_train_the_head_exactly_as_recomputing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cached = write_experiment(dir.path(), &[("epochs", "2")]);
+    let (with_cache, _) = train(&cached);
+    let uncached = write_experiment(dir.path(), &[("epochs", "2"), ("cache_features", "false")]);
+    let (without_cache, _) = train(&uncached);
+    let Some(TrainEvent::Started { notes, .. }) = without_cache.first() else {
+        panic!("{:?}", without_cache.first())
+    };
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("without the feature cache")),
+        "{notes:?}"
+    );
+    let figures = |events: &[TrainEvent]| {
+        epochs(events)
+            .iter()
+            .map(|m| (m.train_loss, m.validation_loss, m.validation_accuracy))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(figures(&with_cache), figures(&without_cache));
+}
+
+#[test]
 fn fine_tuning_trains_every_layer_and_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_experiment(
