@@ -1,6 +1,7 @@
 //! Skiplane: transfer learning with residual and dense networks. This library is the engine;
-//! the `skiplane` binary's command line (and, later, its GUI) are thin front ends over it.
+//! the `skiplane` binary's desktop window and command line are thin front ends over it.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod data;

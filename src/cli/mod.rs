@@ -63,13 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
         None => {
-            // The desktop app is the next milestone (see the README); until then say so plainly.
-            use clap::CommandFactory;
-            println!(
-                "Skiplane's desktop window is not built yet; the engine is usable from these commands:\n"
-            );
-            Cli::command().print_help()?;
-            Ok(())
+            // No command: the desktop window.
+            crate::app::run_native().map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
         }
     }
 }

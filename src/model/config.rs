@@ -418,8 +418,13 @@ fn check_num_classes(num_classes: usize) -> Result<(), ConfigError> {
 }
 
 impl Architecture {
-    /// Resolves what a user typed: a preset name (1000 classes, as torchvision) or a RON file.
+    /// Resolves what a user typed: a preset name (1000 classes, as torchvision), a RON file, or
+    /// an architecture in RON itself.
     pub fn resolve(spec: &str) -> Result<Architecture, String> {
+        // An architecture written out in full (the desktop app's custom architectures).
+        if spec.starts_with("ResNet(") || spec.starts_with("DenseNet(") {
+            return Architecture::from_ron(spec);
+        }
         let path = std::path::Path::new(spec);
         if path.is_file() || spec.ends_with(".ron") {
             let text = std::fs::read_to_string(path)

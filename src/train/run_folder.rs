@@ -20,18 +20,25 @@ fn ron_text<T: Serialize>(value: &T) -> String {
         .unwrap_or_else(|e| format!("/* {e} */"))
 }
 
+/// Overrides where runs started from the desktop app go.
+pub const DATA_DIR_ENV: &str = "SKIPLANE_DATA_DIR";
+
+/// The folder the desktop app keeps its runs in: `$SKIPLANE_DATA_DIR/runs`, else the platform's
+/// data folder (e.g. `~/.local/share/skiplane/runs`).
+pub fn app_runs_dir() -> PathBuf {
+    let base = match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => directories::ProjectDirs::from("", "", "skiplane")
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("skiplane-data")),
+    };
+    base.join("runs")
+}
+
 impl RunFolder {
-    /// A new folder `runs/<name>-<n>` next to the experiment file.
-    pub fn create(experiment_path: &Path) -> std::io::Result<RunFolder> {
-        let base = experiment_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("runs");
-        std::fs::create_dir_all(&base)?;
-        let stem = experiment_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
+    /// A new folder `<base>/<stem>-<n>` with the first free `n`.
+    pub fn create_numbered(base: &Path, stem: &str) -> std::io::Result<RunFolder> {
+        std::fs::create_dir_all(base)?;
         for n in 1.. {
             let path = base.join(format!("{stem}-{n}"));
             match std::fs::create_dir(&path) {
@@ -41,6 +48,19 @@ impl RunFolder {
             }
         }
         unreachable!("some run number is free")
+    }
+
+    /// A new folder `runs/<name>-<n>` next to the experiment file.
+    pub fn create(experiment_path: &Path) -> std::io::Result<RunFolder> {
+        let base = experiment_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("runs");
+        let stem = experiment_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "run".into());
+        RunFolder::create_numbered(&base, &stem)
     }
 
     /// A new run folder at exactly `path` (`--out`): created if missing, refused if it holds

@@ -1,5 +1,6 @@
 //! The integration suite, one binary so that Burn and wgpu are linked once.
 
+mod app;
 mod cli;
 mod common;
 mod data;
@@ -11,3 +12,4 @@ mod presets;
 mod train_cli;
 mod training;
 mod transfer;
+mod window;

@@ -1,0 +1,327 @@
+//! The desktop app: a thin front end over the engine. Panels draw state and push [`Action`]s;
+//! slow work (scanning, thumbnails, weights, training) runs on background threads that report
+//! back through channels, so the window never waits on them.
+
+mod actions;
+mod background;
+mod log;
+pub mod panels;
+mod settings;
+mod status_bar;
+mod thumbnails;
+mod training;
+
+pub use actions::Action;
+pub use log::{Log, LogLevel};
+pub use settings::{ArchitectureSlot, Settings, Tab, TrainSettings};
+pub use training::{RunStatus, RunView, Trainer};
+
+use crate::data::folder::ScannedFolder;
+use background::Job;
+use std::path::PathBuf;
+
+/// Where the app's state lives; `ui` draws it, `handle_actions` changes it.
+pub struct SkiplaneApp {
+    pub settings: Settings,
+    pub log: Log,
+    /// The open dataset folder and its scan.
+    pub dataset: Option<DatasetView>,
+    scan: Option<Job<Result<ScannedFolder, String>>>,
+    pub thumbnails: thumbnails::Thumbnails,
+    pub trainer: Trainer,
+    pub backend: BackendView,
+    /// The window's context, known from the first frame on (background work wakes it).
+    ctx: Option<egui::Context>,
+    pub label: panels::label::LabelState,
+    pub evaluate: panels::evaluate::EvaluateState,
+    /// What the user typed in the Data panel's path field.
+    pub path_field: String,
+    /// The window was asked to close while a training runs: ask first.
+    pub confirm_quit: bool,
+    quit_confirmed: bool,
+    actions: Vec<Action>,
+}
+
+pub struct DatasetView {
+    pub folder: PathBuf,
+    pub scanned: Option<ScannedFolder>,
+}
+
+/// The compute backend, found on a background thread (adapter discovery can take a moment).
+pub enum BackendView {
+    NotStarted,
+    Detecting(Job<crate::backend::SelectedDevice>),
+    Ready(crate::backend::SelectedDevice),
+}
+
+/// The sample photos shipped with Skiplane: beside the executable (installed) or in the source
+/// tree (a checkout).
+pub fn sample_dataset() -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4")];
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("../share/skiplane/datasets/gcompris4"));
+        candidates.push(dir.join("datasets/gcompris4"));
+    }
+    candidates.into_iter().find(|p| p.is_dir())
+}
+
+impl SkiplaneApp {
+    /// The app with `settings` (restored or default). The compute backend is detected in the
+    /// background once the window shows.
+    pub fn new(settings: Settings) -> Self {
+        Self::with_backend(settings, BackendView::NotStarted)
+    }
+
+    /// The app on a given device (tests, or a backend chosen beforehand).
+    pub fn with_device(settings: Settings, device: crate::backend::SelectedDevice) -> Self {
+        Self::with_backend(settings, BackendView::Ready(device))
+    }
+
+    fn with_backend(settings: Settings, backend: BackendView) -> Self {
+        SkiplaneApp {
+            settings,
+            log: Log::default(),
+            dataset: None,
+            scan: None,
+            thumbnails: thumbnails::Thumbnails::default(),
+            trainer: Trainer::default(),
+            backend,
+            ctx: None,
+            label: Default::default(),
+            evaluate: Default::default(),
+            path_field: String::new(),
+            confirm_quit: false,
+            quit_confirmed: false,
+            actions: Vec::new(),
+        }
+    }
+
+    /// Queues an action; it is applied after this frame's drawing.
+    pub fn act(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    pub fn device(&self) -> Option<&crate::backend::SelectedDevice> {
+        match &self.backend {
+            BackendView::Ready(device) => Some(device),
+            BackendView::NotStarted | BackendView::Detecting(_) => None,
+        }
+    }
+
+    /// The window's context (set on the first frame).
+    fn ctx(&self) -> egui::Context {
+        self.ctx.clone().unwrap_or_default()
+    }
+
+    /// Takes in what background work has finished.
+    fn poll_background(&mut self, ctx: &egui::Context) {
+        if let BackendView::NotStarted = self.backend {
+            self.backend = BackendView::Detecting(Job::spawn("skiplane-backend", ctx, || {
+                crate::backend::select_device()
+                    .unwrap_or_else(|e| crate::backend::cpu_device(e.to_string()))
+            }));
+        }
+        if let BackendView::Detecting(job) = &mut self.backend
+            && let Some(device) = job.poll()
+        {
+            self.log
+                .info(format!("compute backend: {}", device.description));
+            self.backend = BackendView::Ready(device);
+        }
+        if let Some(job) = &mut self.scan
+            && let Some(outcome) = job.poll()
+        {
+            self.scan = None;
+            match outcome {
+                Ok(scanned) => {
+                    let images: usize = scanned.classes.iter().map(|c| c.images.len()).sum();
+                    self.log.info(format!(
+                        "{}: {} classes, {images} photos, {} files skipped",
+                        scanned.root.display(),
+                        scanned.classes.len(),
+                        scanned.skipped.len()
+                    ));
+                    if let Some(view) = &mut self.dataset {
+                        view.scanned = Some(scanned);
+                    }
+                }
+                Err(message) => {
+                    self.log.error(message);
+                    self.dataset = None;
+                }
+            }
+        }
+        self.thumbnails.poll(ctx);
+        for message in self.trainer.poll() {
+            self.log.push(message.0, message.1);
+        }
+    }
+
+    pub fn scanning(&self) -> bool {
+        self.scan.is_some()
+    }
+
+    /// One frame: take in background results, draw, then apply what the user asked for.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if self.ctx.is_none() {
+            // The Label panel shows photos at full size through egui's image loaders.
+            egui_extras::install_image_loaders(&ctx);
+        }
+        self.ctx = Some(ctx.clone());
+        self.poll_background(&ctx);
+        self.shortcuts(&ctx);
+        self.dropped_files(&ctx);
+        egui::Panel::bottom("status_bar").show(ui, |ui| status_bar::status_bar_ui(self, ui));
+        egui::Panel::left("navigation")
+            .resizable(false)
+            .exact_size(130.0)
+            .show(ui, |ui| self.navigation_ui(ui));
+        egui::CentralPanel::default_margins().show(ui, |ui| match self.settings.tab {
+            Tab::Data => panels::data::data_panel_ui(self, ui),
+            Tab::Label => panels::label::label_panel_ui(self, ui),
+            Tab::Architecture => panels::architecture::architecture_panel_ui(self, ui),
+            Tab::Train => panels::train::train_panel_ui(self, ui),
+            Tab::Compare => panels::compare::compare_panel_ui(self, ui),
+            Tab::Evaluate => panels::evaluate::evaluate_panel_ui(self, ui),
+            Tab::Log => self.log.log_panel_ui(ui),
+        });
+        self.log.toasts_ui(&ctx);
+        self.quit_ui(&ctx);
+        if self.trainer.is_busy() || self.scan.is_some() || self.thumbnails.is_busy() {
+            // Progress bars and plots move while work runs.
+            ctx.request_repaint_after(std::time::Duration::from_millis(200));
+        }
+        self.handle_actions();
+    }
+
+    /// Closing the window while a run trains asks whether to stop it; either way the run folder
+    /// stays consistent (a stopped run keeps its last finished epoch).
+    fn quit_ui(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested())
+            && self.trainer.is_busy()
+            && !self.quit_confirmed
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = true;
+        }
+        if !self.confirm_quit {
+            return;
+        }
+        egui::Modal::new(egui::Id::unique("skiplane_confirm_quit")).show(ctx, |ui| {
+            ui.heading("A training is running");
+            ui.label("Stop it and quit? The run folder keeps every finished epoch, and the run can be resumed.");
+            ui.horizontal(|ui| {
+                if ui.button("Stop and quit").clicked() {
+                    self.trainer.stop_all();
+                    self.quit_confirmed = true;
+                    self.confirm_quit = false;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                if ui.button("Keep training").clicked() {
+                    self.confirm_quit = false;
+                }
+            });
+        });
+    }
+
+    fn navigation_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(8.0);
+        ui.heading("Skiplane");
+        ui.add_space(8.0);
+        for tab in Tab::ALL {
+            if ui
+                .selectable_label(self.settings.tab == tab, tab.title())
+                .clicked()
+            {
+                self.settings.tab = tab;
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let open = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O));
+        if open {
+            self.act(Action::PickFolder);
+        }
+    }
+
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(folder) = dropped.into_iter().find(|p| p.is_dir()) {
+            self.act(Action::OpenFolder(folder));
+        }
+    }
+
+    fn handle_actions(&mut self) {
+        for action in std::mem::take(&mut self.actions) {
+            actions::apply(self, action);
+        }
+    }
+
+    /// Starts scanning `folder` on a background thread.
+    fn open_folder(&mut self, ctx: &egui::Context, folder: PathBuf) {
+        self.settings.remember_folder(&folder);
+        self.dataset = Some(DatasetView {
+            folder: folder.clone(),
+            scanned: None,
+        });
+        self.evaluate = Default::default();
+        self.scan = Some(Job::spawn("skiplane-scan", ctx, move || {
+            crate::data::folder::scan_folder(&folder, crate::data::folder::ScanDepth::Headers)
+                .map_err(|e| e.to_string())
+        }));
+    }
+}
+
+impl eframe::App for SkiplaneApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+
+    fn on_exit(&mut self) {
+        // A run in progress stops at its next batch; its folder keeps the last finished epoch.
+        self.trainer.stop_all();
+    }
+}
+
+/// Opens the window. Returns when it closes.
+pub fn run_native() -> eframe::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Skiplane")
+        .with_app_id("skiplane")
+        .with_inner_size([1200.0, 800.0])
+        .with_min_inner_size([800.0, 560.0])
+        .with_drag_and_drop(true);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon-256.png"))
+    {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "skiplane",
+        options,
+        Box::new(|cc| {
+            let settings: Settings = cc
+                .storage
+                .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(SkiplaneApp::new(settings)))
+        }),
+    )
+}

@@ -1,0 +1,128 @@
+//! The Evaluate panel: a finished run's confusion matrix as a clickable heat map (a cell shows
+//! its photos), per-class precision and recall.
+
+use super::widgets::thumbnail_ui;
+use crate::app::SkiplaneApp;
+
+#[derive(Default)]
+pub struct EvaluateState {
+    /// Index into the trainer's runs.
+    pub run: Option<usize>,
+    /// (true class, predicted class) of the selected cell.
+    pub cell: Option<(usize, usize)>,
+}
+
+pub fn evaluate_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
+    ui.heading("Evaluate");
+    let finished: Vec<usize> = app
+        .trainer
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.report.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&latest) = finished.last() else {
+        ui.label("Finish a training run to see its confusion matrix here.");
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.label("Run:");
+        for &i in &finished {
+            let selected = app.evaluate.run.unwrap_or(latest) == i;
+            if ui
+                .selectable_label(selected, &app.trainer.runs[i].name)
+                .clicked()
+            {
+                app.evaluate.run = Some(i);
+                app.evaluate.cell = None;
+            }
+        }
+    });
+    let index = app
+        .evaluate
+        .run
+        .filter(|i| finished.contains(i))
+        .unwrap_or(latest);
+    let Some(report) = app.trainer.runs[index].report.clone() else {
+        return;
+    };
+    let classes = &report.classes;
+    let max = report
+        .confusion
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    ui.label(
+        "Confusion matrix (rows: true class, columns: predicted). Click a cell to see its photos.",
+    );
+    egui::Grid::new("confusion")
+        .spacing([2.0, 2.0])
+        .show(ui, |ui| {
+            ui.label("");
+            for class in classes {
+                ui.small(class);
+            }
+            ui.strong("recall");
+            ui.end_row();
+            for (t, row) in report.confusion.iter().enumerate() {
+                ui.small(&classes[t]);
+                for (p, &count) in row.iter().enumerate() {
+                    let strength = count as f32 / max as f32;
+                    let color = if t == p {
+                        egui::Color32::from_rgb(40, (80.0 + 150.0 * strength) as u8, 70)
+                    } else {
+                        egui::Color32::from_rgb((60.0 + 180.0 * strength) as u8, 50, 50)
+                    };
+                    let cell = egui::Button::new(count.to_string())
+                        .fill(color)
+                        .min_size(egui::vec2(44.0, 28.0));
+                    let response = ui
+                        .add(cell)
+                        .on_hover_text(format!("true {}, predicted {}", classes[t], classes[p]));
+                    if response.clicked() {
+                        app.evaluate.cell = Some((t, p));
+                    }
+                }
+                ui.label(format!(
+                    "{:.2}",
+                    report.recall.get(t).copied().unwrap_or(0.0)
+                ));
+                ui.end_row();
+            }
+            ui.strong("precision");
+            for c in 0..classes.len() {
+                ui.label(format!(
+                    "{:.2}",
+                    report.precision.get(c).copied().unwrap_or(0.0)
+                ));
+            }
+            ui.end_row();
+        });
+    if let Some((t, p)) = app.evaluate.cell {
+        let photos: Vec<_> = report
+            .validation_predictions
+            .iter()
+            .filter(|x| x.label == t && x.predicted == p)
+            .cloned()
+            .collect();
+        ui.separator();
+        ui.label(format!(
+            "{} photos of {} predicted as {}",
+            photos.len(),
+            classes.get(t).map_or("?", String::as_str),
+            classes.get(p).map_or("?", String::as_str)
+        ));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for photo in photos {
+                    thumbnail_ui(app, ui, &photo.path, 120.0)
+                        .on_hover_text(photo.path.display().to_string());
+                }
+            });
+        });
+    }
+}

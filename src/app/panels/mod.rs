@@ -1,0 +1,9 @@
+//! One module per panel; each exports one `*_panel_ui` function.
+
+pub mod architecture;
+pub mod compare;
+pub mod data;
+pub mod evaluate;
+pub mod label;
+pub mod train;
+pub mod widgets;

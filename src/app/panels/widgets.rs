@@ -1,0 +1,57 @@
+//! Pieces several panels share.
+
+use crate::app::SkiplaneApp;
+use crate::app::thumbnails::Thumbnail;
+use std::path::Path;
+
+/// A thumbnail (or a placeholder while it decodes) of `side` points, with the file name on hover.
+pub fn thumbnail_ui(
+    app: &mut SkiplaneApp,
+    ui: &mut egui::Ui,
+    path: &Path,
+    side: f32,
+) -> egui::Response {
+    let size = egui::vec2(side, side);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let response = match app.thumbnails.get(path) {
+        Some(Thumbnail::Ready(texture)) => {
+            let image = egui::Image::new(texture)
+                .max_size(size)
+                .sense(egui::Sense::click());
+            ui.add_sized(size, image)
+        }
+        Some(Thumbnail::Failed(reason)) => {
+            let reason = reason.clone();
+            ui.add_sized(size, egui::Label::new("(!)").sense(egui::Sense::click()))
+                .on_hover_text(reason)
+        }
+        None => ui.add_sized(size, egui::Spinner::new()),
+    };
+    response.on_hover_text(name)
+}
+
+/// Bytes as MiB/GiB.
+pub fn human_bytes(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib >= 1024.0 {
+        format!("{:.2} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.0} MiB")
+    }
+}
+
+/// Thousands separators.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,43 @@
+//! The bottom line: the backend and device, the job in progress, memory.
+
+use super::{BackendView, RunStatus, SkiplaneApp};
+
+pub fn status_bar_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        match &app.backend {
+            BackendView::NotStarted | BackendView::Detecting(_) => {
+                ui.spinner();
+                ui.label("detecting the compute backend…");
+            }
+            BackendView::Ready(device) => {
+                ui.label(&device.description).on_hover_text(&device.reason);
+            }
+        }
+        ui.separator();
+        if app.scanning() {
+            ui.spinner();
+            ui.label("scanning photos…");
+            ui.separator();
+        }
+        if let Some(run) = app.trainer.active_run() {
+            let status = match &run.status {
+                RunStatus::Preparing => "preparing".to_string(),
+                RunStatus::Paused => "paused".to_string(),
+                _ => format!(
+                    "epoch {} of {}, {:.0} s left",
+                    run.progress.0.max(1),
+                    run.experiment.epochs,
+                    run.eta_seconds
+                ),
+            };
+            ui.label(format!("training {}: {status}", run.name));
+            ui.separator();
+        }
+        if let Some(memory) = crate::train::memory::process_memory() {
+            ui.label(format!(
+                "memory {:.0} MiB",
+                memory.resident_bytes as f64 / (1024.0 * 1024.0)
+            ));
+        }
+    });
+}

@@ -1,0 +1,304 @@
+//! The desktop app's panels, driven through egui_kittest: widgets found by their labels, clicked,
+//! and the app's real state checked. Background work (scans, training) really runs; the harness
+//! steps frames until it reports, with a generous cap instead of timed waits.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use skiplane::app::{ArchitectureSlot, Settings, SkiplaneApp, Tab};
+use skiplane::backend::cpu_device;
+use skiplane::model::Architecture;
+use std::path::PathBuf;
+
+fn sample_dataset() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4")
+}
+
+/// The real app on the CPU backend, its runs in `runs_dir`, in a 1280x860 window.
+fn harness(runs_dir: &std::path::Path) -> Harness<'static, SkiplaneApp> {
+    let mut app = SkiplaneApp::with_device(Settings::default(), cpu_device("test"));
+    app.trainer.runs_dir = runs_dir.to_path_buf();
+    Harness::builder()
+        .with_size([1280.0, 860.0])
+        .build_ui_state(|ui, app: &mut SkiplaneApp| app.frame_ui(ui), app)
+}
+
+/// Steps frames until `done` holds; background threads get a moment between frames.
+fn step_until(
+    harness: &mut Harness<'static, SkiplaneApp>,
+    what: &str,
+    done: impl Fn(&SkiplaneApp) -> bool,
+) {
+    for _ in 0..6000 {
+        harness.step();
+        if done(harness.state()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("gave up waiting for {what}");
+}
+
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn open_sample(harness: &mut Harness<'static, SkiplaneApp>) {
+    harness.get_by_label("Open the sample photos").click();
+    step_until(harness, "the sample scan", |app| {
+        app.dataset.as_ref().is_some_and(|d| d.scanned.is_some())
+    });
+    harness.step();
+}
+
+#[test]
+fn the_data_panel_opens_the_sample_photos_and_lists_their_classes() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    open_sample(&mut harness);
+    let scanned = harness
+        .state()
+        .dataset
+        .as_ref()
+        .unwrap()
+        .scanned
+        .clone()
+        .unwrap();
+    assert_eq!(scanned.classes.len(), 4);
+    harness.get_by_label_contains("4 classes, 123 photos");
+    let fishes = scanned.classes.iter().find(|c| c.name == "fishes").unwrap();
+    harness.get_by_label_contains(&format!("fishes ({})", fishes.images.len()));
+    assert_eq!(
+        harness.state().settings.recent_folders,
+        vec![sample_dataset()]
+    );
+
+    // A path that is not a folder: a message naming it, and the open dataset stays.
+    harness.state_mut().path_field = "/no/such/folder".into();
+    harness.get_by_label("Open").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .state()
+            .log
+            .entries
+            .iter()
+            .any(|e| e.text.contains("/no/such/folder: not a folder"))
+    );
+    assert!(harness.state().dataset.is_some());
+}
+
+#[test]
+fn architecture_controls_show_the_exact_parameter_counts_of_the_presets() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    harness.get_by_label("Architecture").click();
+    harness.run_steps(2);
+    // Slot A starts as ResNet-18, slot B as DenseNet-121 (1000 ImageNet classes: no dataset yet).
+    harness.get_by_label("11,689,512 parameters");
+    harness.get_by_label("7,978,856 parameters");
+    harness
+        .get_all_by_label("ResNet-50")
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().settings.slots[0].preset.as_deref(),
+        Some("resnet50")
+    );
+    harness.get_by_label("25,557,032 parameters");
+    // Turning skip connections off makes a custom (plain) network with the same parameters.
+    harness
+        .get_all_by_label("Skip connections")
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    let slot = &harness.state().settings.slots[0];
+    assert_eq!(slot.preset, None);
+    let Architecture::ResNet(config) = &slot.custom else {
+        panic!("{:?}", slot.custom)
+    };
+    assert!(!config.skip_connections);
+    // The plain twin loses the projection shortcuts' weights: exactly the plain50 preset.
+    let plain = skiplane::model::inspect(&Architecture::preset("plain50", 1000).unwrap(), 224)
+        .unwrap()
+        .parameters();
+    harness.get_by_label(&format!("{} parameters", group_digits(plain)));
+}
+
+#[test]
+fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    {
+        let settings = &mut harness.state_mut().settings;
+        let tiny = |text: &str| ArchitectureSlot {
+            preset: None,
+            custom: Architecture::from_ron(text).unwrap(),
+            pretrained: false,
+        };
+        settings.slots = [
+            tiny("ResNet((stem: Cifar, stem_width: 8, blocks: [1, 1], widths: [8, 16]))"),
+            tiny("DenseNet((stem: Cifar, growth_rate: 4, block_config: [2, 2], init_features: 8))"),
+        ];
+        settings.training.image_size = 32;
+        settings.training.epochs = 2;
+        settings.training.batch_size = 32;
+        settings.training.mode = skiplane::train::TrainingMode::FineTune;
+    }
+    open_sample(&mut harness);
+    harness.get_by_label("Train").click();
+    harness.run_steps(2);
+    harness.get_by_label("Compare A and B").click();
+    step_until(&mut harness, "the first batch", |app| {
+        app.trainer
+            .runs
+            .first()
+            .is_some_and(|r| !r.batch_losses.is_empty())
+    });
+    assert_eq!(harness.state().settings.tab, Tab::Train);
+    step_until(&mut harness, "both runs", |app| !app.trainer.is_busy());
+    let trainer = &harness.state().trainer;
+    assert_eq!(trainer.runs.len(), 2);
+    for run in &trainer.runs {
+        assert_eq!(run.epochs.len(), 2, "{}: {:?}", run.name, run.status);
+        assert!(run.run_dir.as_ref().unwrap().starts_with(runs.path()));
+        assert!(run.report.is_some());
+    }
+
+    harness.get_by_label("Evaluate").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Confusion matrix");
+    // Clicking a cell lists its photos.
+    let report = harness.state().trainer.runs[1].report.clone().unwrap();
+    let count = report.confusion[0][0];
+    harness
+        .get_all_by_role_and_label(egui::accesskit::Role::Button, &count.to_string())
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    let (t, p) = harness.state().evaluate.cell.expect("a cell is selected");
+    assert_eq!(report.confusion[t][p], count);
+    harness.get_by_label_contains(&format!(
+        "{count} photos of {} predicted as {}",
+        report.classes[t], report.classes[p]
+    ));
+
+    harness.get_by_label("Compare").click();
+    harness.run_steps(2);
+    harness.get_by_label("seconds per epoch");
+    assert_eq!(harness.get_all_by_label_contains("right,").count(), 2);
+}
+
+#[test]
+fn stop_now_ends_a_run_and_keeps_its_folder() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    {
+        let settings = &mut harness.state_mut().settings;
+        settings.slots[0] = ArchitectureSlot {
+            preset: None,
+            custom: Architecture::from_ron(
+                "ResNet((stem: Cifar, stem_width: 8, blocks: [1, 1], widths: [8, 16]))",
+            )
+            .unwrap(),
+            pretrained: false,
+        };
+        settings.training.image_size = 32;
+        settings.training.epochs = 50;
+        settings.training.batch_size = 8;
+        settings.training.mode = skiplane::train::TrainingMode::FineTune;
+    }
+    open_sample(&mut harness);
+    harness.get_by_label("Train").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Train A").click();
+    step_until(&mut harness, "the first batch", |app| {
+        app.trainer
+            .runs
+            .first()
+            .is_some_and(|r| !r.batch_losses.is_empty())
+    });
+    harness.get_by_label("Stop now").click();
+    step_until(&mut harness, "the stop", |app| !app.trainer.is_busy());
+    let run = &harness.state().trainer.runs[0];
+    let report = run.report.as_ref().expect("a stopped run still reports");
+    assert_eq!(report.ended, "stopped by the user");
+    assert!(run.epochs.len() < 50);
+    assert!(
+        run.run_dir
+            .as_ref()
+            .unwrap()
+            .join("experiment.ron")
+            .is_file()
+    );
+}
+
+#[test]
+fn labelling_three_photos_and_undoing_one() {
+    let runs = tempfile::tempdir().unwrap();
+    let loose = tempfile::tempdir().unwrap();
+    for (i, entry) in std::fs::read_dir(sample_dataset().join("fishes"))
+        .unwrap()
+        .take(5)
+        .enumerate()
+    {
+        std::fs::copy(
+            entry.unwrap().path(),
+            loose.path().join(format!("photo{i}.jpg")),
+        )
+        .unwrap();
+    }
+    let mut harness = harness(runs.path());
+    harness.get_by_label("Label").click();
+    harness.run_steps(2);
+    harness.state_mut().path_field = loose.path().display().to_string();
+    harness.get_by_label("Open for labelling").click();
+    harness.run_steps(2);
+    harness.get_by_label("0 of 5 labelled");
+    for class in ["fish", "other"] {
+        harness.state_mut().label.new_class = class.into();
+        harness.get_by_label("Add class").click();
+        harness.run_steps(2);
+    }
+    harness.get_by_label("1 fish").click();
+    harness.run_steps(2);
+    harness.get_by_label("2 other").click();
+    harness.run_steps(2);
+    harness.get_by_label("1 fish").click();
+    harness.run_steps(2);
+    harness.get_by_label("3 of 5 labelled");
+    harness.get_by_label("Undo").click();
+    harness.run_steps(2);
+    harness.get_by_label("2 of 5 labelled");
+    // Labels are saved as they are made: a new session sees the same two.
+    let session = skiplane::data::labelling::LabelSession::open(loose.path()).unwrap();
+    assert_eq!(session.progress(), (2, 5));
+}
+
+/// Reference pictures of the main panels (`UPDATE_SNAPSHOTS=1` rewrites them), so a visual
+/// change shows up in review. The status bar (live memory figure) is masked.
+#[test]
+fn snapshots_of_the_data_and_architecture_panels() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    open_sample(&mut harness);
+    harness.run_steps(3);
+    let status_bar = egui::Rect::from_min_max(egui::pos2(0.0, 820.0), egui::pos2(1280.0, 860.0));
+    harness.mask(status_bar);
+    harness.snapshot("data_panel");
+    harness.get_by_label("Architecture").click();
+    harness.run_steps(3);
+    harness.mask(status_bar);
+    harness.snapshot("architecture_panel");
+}

@@ -1,0 +1,164 @@
+//! The real binary's window, end to end: `skiplane` with no arguments under Xvfb, on whatever
+//! renderer Mesa offers there. Xvfb writes its screen to a file (`-fbdir`, XWD format); the test
+//! waits until that screen is no longer one flat colour, checks the app is still running, and
+//! saves the screenshot as `target/window-screenshot.png` for a person to look at.
+//!
+//! Skipped (with a message) where Xvfb is missing, unless `SKIPLANE_REQUIRE_XVFB=1` (as in
+//! `tests/run-all.sh`, which installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The screen in Xvfb's XWD file as RGB pixels (24-bit depth, 32 bits per pixel).
+fn read_xwd(path: &Path) -> Option<(u32, u32, Vec<[u8; 3]>)> {
+    let bytes = std::fs::read(path).ok()?;
+    let field = |i: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(
+            bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?,
+        ))
+    };
+    let header_size = field(0)? as usize;
+    let (width, height) = (field(4)?, field(5)?);
+    let byte_order = field(7)?; // 0 = least significant byte first
+    let bits_per_pixel = field(11)?;
+    let bytes_per_line = field(12)? as usize;
+    let colormap_entries = field(19)? as usize;
+    if bits_per_pixel != 32 {
+        return None;
+    }
+    let start = header_size + colormap_entries * 12;
+    let mut pixels = Vec::with_capacity((width * height) as usize);
+    for y in 0..height as usize {
+        for x in 0..width as usize {
+            let at = start + y * bytes_per_line + x * 4;
+            let p = bytes.get(at..at + 4)?;
+            let value = if byte_order == 0 {
+                u32::from_le_bytes(p.try_into().ok()?)
+            } else {
+                u32::from_be_bytes(p.try_into().ok()?)
+            };
+            pixels.push([(value >> 16) as u8, (value >> 8) as u8, value as u8]);
+        }
+    }
+    Some((width, height, pixels))
+}
+
+fn distinct_colours(pixels: &[[u8; 3]]) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for p in pixels.iter().step_by(7) {
+        seen.insert(*p);
+        if seen.len() > 64 {
+            break;
+        }
+    }
+    seen.len()
+}
+
+#[test]
+fn the_window_opens_under_xvfb_and_draws_the_app() {
+    let required = std::env::var("SKIPLANE_REQUIRE_XVFB").as_deref() == Ok("1");
+    if Command::new("Xvfb")
+        .arg("-help")
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        assert!(
+            !required,
+            "SKIPLANE_REQUIRE_XVFB=1 but Xvfb is not installed"
+        );
+        eprintln!("skipped: Xvfb is not installed");
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let fbdir = scratch.path().join("fb");
+    std::fs::create_dir_all(&fbdir).unwrap();
+    let display = format!(":{}", 90 + std::process::id() % 500);
+    let _xvfb = KillOnDrop(
+        Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+                "-fbdir",
+            ])
+            .arg(&fbdir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let runtime = scratch.path().join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let log = scratch.path().join("app.log");
+    let mut app = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_skiplane"))
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_CONFIG_HOME", scratch.path().join("config"))
+            .env("XDG_DATA_HOME", scratch.path().join("data"))
+            .env("SKIPLANE_BACKEND", "cpu")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let screen = fbdir.join("Xvfb_screen0");
+    let started = Instant::now();
+    let mut drawn = None;
+    while started.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some(status) = app.0.try_wait().unwrap() {
+            panic!(
+                "skiplane exited ({status}) before drawing:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        if let Some((w, h, pixels)) = read_xwd(&screen)
+            && distinct_colours(&pixels) > 16
+        {
+            drawn = Some((w, h, pixels));
+            break;
+        }
+    }
+    let Some((width, height, pixels)) = drawn else {
+        panic!(
+            "the screen stayed blank for 90 s:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
+    // Give it a moment to finish the first frames, then keep the picture.
+    std::thread::sleep(Duration::from_secs(2));
+    let (width, height, pixels) = read_xwd(&screen).unwrap_or((width, height, pixels));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("window-screenshot.png");
+    let raw: Vec<u8> = pixels.iter().flatten().copied().collect();
+    image::RgbImage::from_raw(width, height, raw)
+        .unwrap()
+        .save(&out)
+        .unwrap();
+    eprintln!("screenshot: {}", out.display());
+    assert!(
+        app.0.try_wait().unwrap().is_none(),
+        "the app is still running"
+    );
+}
