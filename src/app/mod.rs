@@ -3,7 +3,7 @@
 //! back through channels, so the window never waits on them.
 
 mod actions;
-mod background;
+pub(crate) mod background;
 mod log;
 pub mod panels;
 mod settings;
@@ -34,6 +34,7 @@ pub struct SkiplaneApp {
     ctx: Option<egui::Context>,
     pub label: panels::label::LabelState,
     pub evaluate: panels::evaluate::EvaluateState,
+    pub predict: panels::predict::PredictState,
     /// What the user typed in the Data panel's path field.
     pub path_field: String,
     /// The window was asked to close while a training runs: ask first.
@@ -91,6 +92,7 @@ impl SkiplaneApp {
             ctx: None,
             label: Default::default(),
             evaluate: Default::default(),
+            predict: Default::default(),
             path_field: String::new(),
             confirm_quit: false,
             quit_confirmed: false,
@@ -154,6 +156,9 @@ impl SkiplaneApp {
             }
         }
         self.thumbnails.poll(ctx);
+        if let Some(error) = self.predict.poll() {
+            self.log.error(error);
+        }
         for message in self.trainer.poll() {
             self.log.push(message.0, message.1);
         }
@@ -186,11 +191,16 @@ impl SkiplaneApp {
             Tab::Train => panels::train::train_panel_ui(self, ui),
             Tab::Compare => panels::compare::compare_panel_ui(self, ui),
             Tab::Evaluate => panels::evaluate::evaluate_panel_ui(self, ui),
+            Tab::Predict => panels::predict::predict_panel_ui(self, ui),
             Tab::Log => self.log.log_panel_ui(ui),
         });
         self.log.toasts_ui(&ctx);
         self.quit_ui(&ctx);
-        if self.trainer.is_busy() || self.scan.is_some() || self.thumbnails.is_busy() {
+        if self.trainer.is_busy()
+            || self.scan.is_some()
+            || self.thumbnails.is_busy()
+            || self.predict.busy()
+        {
             // Progress bars and plots move while work runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(200));
         }
@@ -256,6 +266,20 @@ impl SkiplaneApp {
                 .map(|f| f.path().to_path_buf())
                 .collect()
         });
+        if dropped.is_empty() {
+            return;
+        }
+        if self.settings.tab == Tab::Predict {
+            let photos = panels::predict::photos_in(&dropped);
+            let run = self
+                .predict
+                .run
+                .or_else(|| self.trainer.runs.iter().rposition(|r| r.report.is_some()));
+            if let Some(run) = run {
+                self.classify(run, photos);
+            }
+            return;
+        }
         if let Some(folder) = dropped.into_iter().find(|p| p.is_dir()) {
             self.act(Action::OpenFolder(folder));
         }
@@ -265,6 +289,24 @@ impl SkiplaneApp {
         for action in std::mem::take(&mut self.actions) {
             actions::apply(self, action);
         }
+    }
+
+    /// Classifies `photos` with run `run` (an index into the trainer's runs) in the background.
+    pub fn classify(&mut self, run: usize, photos: Vec<PathBuf>) {
+        let (Some(run_dir), Some(device)) = (
+            self.trainer.runs.get(run).and_then(|r| r.run_dir.clone()),
+            self.device().map(|d| d.device.clone()),
+        ) else {
+            return;
+        };
+        if photos.is_empty() {
+            self.log
+                .warn("no photos among the files given (jpg, png, webp, bmp, gif, tiff)".into());
+            return;
+        }
+        self.predict.run = Some(run);
+        let ctx = self.ctx();
+        self.predict.classify(&ctx, run_dir, device, photos);
     }
 
     /// Starts scanning `folder` on a background thread.

@@ -14,17 +14,19 @@ pub enum Tab {
     Train,
     Compare,
     Evaluate,
+    Predict,
     Log,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Data,
         Tab::Label,
         Tab::Architecture,
         Tab::Train,
         Tab::Compare,
         Tab::Evaluate,
+        Tab::Predict,
         Tab::Log,
     ];
 
@@ -36,6 +38,7 @@ impl Tab {
             Tab::Train => "Train",
             Tab::Compare => "Compare",
             Tab::Evaluate => "Evaluate",
+            Tab::Predict => "Predict",
             Tab::Log => "Log",
         }
     }

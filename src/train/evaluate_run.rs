@@ -4,12 +4,10 @@
 use super::evaluate::{evaluate_network, per_class};
 use super::events::Prediction;
 use super::experiment::Experiment;
+use super::predict::TrainedModel;
 use crate::data::dataset::Dataset;
-use crate::data::loader::{ImageCache, Sample, Transform};
-use crate::data::preprocess::EvalTransform;
+use crate::data::loader::{ImageCache, Sample};
 use crate::data::split::Subset;
-use crate::model::{Architecture, Network};
-use burn::module::Module;
 use burn::prelude::Device;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -36,55 +34,26 @@ pub fn evaluate_run(
     data: Option<&Path>,
     device: &Device,
 ) -> Result<RunEvaluation, String> {
-    let experiment_path = run_dir.join("experiment.ron");
-    let text = std::fs::read_to_string(&experiment_path).map_err(|e| {
-        format!(
-            "{}: cannot read: {e} (is {} a run folder?)",
-            experiment_path.display(),
-            run_dir.display()
-        )
-    })?;
-    let experiment: Experiment = ron::from_str(&text)
-        .map_err(|e| format!("{}: not a valid experiment: {e}", experiment_path.display()))?;
+    let model = TrainedModel::from_run(run_dir, device)?;
+    let (experiment, classes) = (&model.experiment, model.classes.clone());
     let split_path = run_dir.join("split.ron");
-    let split = Dataset::open(&split_path, &experiment.split).map_err(|e| e.to_string())?;
-    let classes = split.classes.clone();
-
-    let checkpoint = ["best", "last"]
-        .iter()
-        .map(|which| run_dir.join(format!("{which}.bpk")))
-        .find(|path| path.is_file())
-        .ok_or_else(|| {
-            format!(
-                "{}: no checkpoint yet (best.bpk or last.bpk); the run has not finished an epoch",
-                run_dir.display()
-            )
-        })?;
-    let arch = Architecture::resolve(&experiment.architecture)?.with_num_classes(classes.len());
-    let network = Network::new(&arch, device)
-        .map_err(|e| e.to_string())?
-        .try_load_file(&checkpoint)
-        .map_err(|e| {
-            format!(
-                "{}: cannot load the checkpoint: {e:?}",
-                checkpoint.display()
-            )
-        })?;
-
     let (samples, dataset) = match data {
-        None => (split.samples(Subset::Validation), split_path),
+        None => {
+            let split = Dataset::open(&split_path, &experiment.split).map_err(|e| e.to_string())?;
+            (split.samples(Subset::Validation), split_path)
+        }
         Some(folder) => (
-            samples_in_classes(folder, &experiment, &classes)?,
+            samples_in_classes(folder, experiment, &classes)?,
             folder.to_path_buf(),
         ),
     };
     if samples.is_empty() {
         return Err(format!("{}: no images to evaluate", dataset.display()));
     }
-    let transform = Transform::Eval(EvalTransform::new(experiment.resize, experiment.image_size));
+    let transform = model.transform();
     let cache = ImageCache::new(256 << 20);
     let evaluation = evaluate_network(
-        &network,
+        &model.network,
         &samples,
         &transform,
         &cache,
@@ -103,7 +72,7 @@ pub fn evaluate_run(
         })
         .collect();
     Ok(RunEvaluation {
-        checkpoint,
+        checkpoint: model.checkpoint.clone(),
         dataset,
         classes,
         loss: evaluation.loss,

@@ -6,6 +6,7 @@ pub mod evaluate_run;
 pub mod events;
 pub mod experiment;
 pub mod memory;
+pub mod predict;
 pub mod pretrained;
 pub mod run_folder;
 pub mod worker;

@@ -198,6 +198,37 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
     harness.run_steps(2);
     harness.get_by_label("seconds per epoch");
     assert_eq!(harness.get_all_by_label_contains("right,").count(), 2);
+
+    // Predict: photos (as dropping them does) get their top classes with probabilities; a broken
+    // photo gets its reason.
+    let truncated = runs.path().join("truncated.jpg");
+    let jpeg = std::fs::read(crate::common::fixture("images/baseline.jpg")).unwrap();
+    std::fs::write(&truncated, &jpeg[..jpeg.len() / 2]).unwrap();
+    harness.get_by_label("Predict").click();
+    harness.run_steps(2);
+    let photos: Vec<PathBuf> = ["fishes", "tools"]
+        .iter()
+        .map(|class| {
+            let mut files: Vec<_> = std::fs::read_dir(sample_dataset().join(class))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            files[0].clone()
+        })
+        .chain([truncated.clone()])
+        .collect();
+    harness.state_mut().classify(1, photos);
+    step_until(&mut harness, "the predictions", |app| !app.predict.busy());
+    harness.run_steps(2);
+    let results = &harness.state().predict.results;
+    assert_eq!(results.len(), 3);
+    let ranked = &results[0].as_ref().unwrap().ranked;
+    assert_eq!(ranked.len(), 4);
+    let total: f32 = ranked.iter().map(|r| r.1).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
+    assert!(results[2].is_err(), "the truncated photo gets its reason");
+    assert_eq!(harness.get_all_by_label_contains("%").count(), 8);
 }
 
 #[test]

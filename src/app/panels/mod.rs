@@ -5,5 +5,6 @@ pub mod compare;
 pub mod data;
 pub mod evaluate;
 pub mod label;
+pub mod predict;
 pub mod train;
 pub mod widgets;
