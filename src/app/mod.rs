@@ -10,6 +10,7 @@ mod settings;
 mod status_bar;
 mod thumbnails;
 mod training;
+pub(crate) mod weights;
 
 pub use actions::Action;
 pub use log::{Log, LogLevel};
@@ -35,6 +36,7 @@ pub struct SkiplaneApp {
     pub label: panels::label::LabelState,
     pub evaluate: panels::evaluate::EvaluateState,
     pub predict: panels::predict::PredictState,
+    pub weights: weights::WeightsJobs,
     /// What the user typed in the Data panel's path field.
     pub path_field: String,
     /// The window was asked to close while a training runs: ask first.
@@ -93,6 +95,7 @@ impl SkiplaneApp {
             label: Default::default(),
             evaluate: Default::default(),
             predict: Default::default(),
+            weights: Default::default(),
             path_field: String::new(),
             confirm_quit: false,
             quit_confirmed: false,
@@ -159,6 +162,26 @@ impl SkiplaneApp {
         if let Some(error) = self.predict.poll() {
             self.log.error(error);
         }
+        let (downloads, checked) = self.weights.poll();
+        for (name, outcome) in downloads {
+            match outcome {
+                Ok(path) => self
+                    .log
+                    .info(format!("{name} weights downloaded to {}", path.display())),
+                Err(message) => self.log.error(message),
+            }
+        }
+        for file in checked {
+            match file.outcome {
+                Ok((path, sentence)) => {
+                    self.log.info(sentence);
+                    let slot = &mut self.settings.slots[file.slot];
+                    slot.weights_file = Some(path);
+                    slot.pretrained = true;
+                }
+                Err(message) => self.log.error(message),
+            }
+        }
         for message in self.trainer.poll() {
             self.log.push(message.0, message.1);
         }
@@ -200,6 +223,7 @@ impl SkiplaneApp {
             || self.scan.is_some()
             || self.thumbnails.is_busy()
             || self.predict.busy()
+            || self.weights.busy()
         {
             // Progress bars and plots move while work runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(200));

@@ -54,6 +54,8 @@ pub struct ArchitectureSlot {
     pub custom: Architecture,
     /// Start from the preset's ImageNet weights (where torchvision has them).
     pub pretrained: bool,
+    /// A weights file the user chose for this network (checked to fit), instead of the official one.
+    pub weights_file: Option<PathBuf>,
 }
 
 impl Default for ArchitectureSlot {
@@ -69,6 +71,7 @@ impl ArchitectureSlot {
             custom: Architecture::preset(name, 1000)
                 .unwrap_or(Architecture::ResNet(ResNetConfig::default())),
             pretrained: true,
+            weights_file: None,
         }
     }
 
@@ -102,6 +105,9 @@ impl ArchitectureSlot {
     pub fn weights(&self) -> Option<String> {
         if !self.pretrained {
             return None;
+        }
+        if let Some(file) = &self.weights_file {
+            return Some(file.to_string_lossy().into_owned());
         }
         self.preset
             .as_deref()

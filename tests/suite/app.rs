@@ -145,6 +145,7 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
             preset: None,
             custom: Architecture::from_ron(text).unwrap(),
             pretrained: false,
+            weights_file: None,
         };
         settings.slots = [
             tiny("ResNet((stem: Cifar, stem_width: 8, blocks: [1, 1], widths: [8, 16]))"),
@@ -244,6 +245,7 @@ fn stop_now_ends_a_run_and_keeps_its_folder() {
             )
             .unwrap(),
             pretrained: false,
+            weights_file: None,
         };
         settings.training.image_size = 32;
         settings.training.epochs = 50;
@@ -332,4 +334,57 @@ fn snapshots_of_the_data_and_architecture_panels() {
     harness.run_steps(3);
     harness.mask(status_bar);
     harness.snapshot("architecture_panel");
+}
+
+#[test]
+fn a_weights_file_is_checked_against_the_slot_before_it_is_used() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    let tiny = Architecture::from_ron(
+        "ResNet((stem_width: 8, blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64]))",
+    )
+    .unwrap();
+    harness.state_mut().settings.slots[0] = ArchitectureSlot {
+        preset: None,
+        custom: tiny.clone(),
+        pretrained: false,
+        weights_file: None,
+    };
+    harness.get_by_label("Architecture").click();
+    harness.run_steps(2);
+    let ctx = harness.ctx.clone();
+    // A DenseNet's file for a ResNet: refused, with what differs and what the file holds.
+    let wrong = crate::common::fixture("tiny_densenet.pth");
+    harness
+        .state_mut()
+        .weights
+        .check_file(&ctx, 0, wrong, tiny.clone());
+    step_until(&mut harness, "the check", |app| !app.weights.busy());
+    let log = &harness.state().log.entries;
+    let refusal = log
+        .iter()
+        .find(|e| e.text.contains("does not fit"))
+        .expect("a refusal");
+    assert!(
+        refusal.text.contains("tiny_densenet.pth"),
+        "{}",
+        refusal.text
+    );
+    assert!(
+        refusal.text.contains("It looks like DenseNet"),
+        "{}",
+        refusal.text
+    );
+    assert_eq!(harness.state().settings.slots[0].weights_file, None);
+
+    let right = crate::common::fixture("tiny_resnet_basic.pth");
+    harness
+        .state_mut()
+        .weights
+        .check_file(&ctx, 0, right.clone(), tiny);
+    step_until(&mut harness, "the check", |app| !app.weights.busy());
+    let slot = &harness.state().settings.slots[0];
+    assert_eq!(slot.weights_file.as_ref(), Some(&right));
+    assert!(slot.pretrained);
+    assert_eq!(slot.weights().as_deref(), right.to_str());
 }

@@ -3,6 +3,7 @@
 //! controls move, and the pretrained weights' status.
 
 use super::widgets::{group_digits, human_bytes};
+use crate::app::weights::WeightsJobs;
 use crate::app::{ArchitectureSlot, SkiplaneApp};
 use crate::model::config::{BlockKind, Shortcut, Stem};
 use crate::model::{Architecture, DenseNetConfig, OptimizerKind, ResNetConfig, inspect};
@@ -36,7 +37,13 @@ pub fn architecture_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             for (slot, ui) in columns.iter_mut().enumerate() {
                 ui.push_id(slot, |ui| {
                     let choice = &mut app.settings.slots[slot];
-                    slot_ui(ui, ["A", "B"][slot], choice, classes, batch, image_size);
+                    slot_ui(
+                        ui,
+                        slot,
+                        choice,
+                        &mut app.weights,
+                        (classes, batch, image_size),
+                    );
                 });
             }
         });
@@ -45,13 +52,12 @@ pub fn architecture_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
 
 fn slot_ui(
     ui: &mut egui::Ui,
-    letter: &str,
+    index: usize,
     slot: &mut ArchitectureSlot,
-    classes: usize,
-    batch: usize,
-    image_size: usize,
+    jobs: &mut WeightsJobs,
+    (classes, batch, image_size): (usize, usize, usize),
 ) {
-    ui.heading(format!("{letter}: {}", slot.name()));
+    ui.heading(format!("{}: {}", ["A", "B"][index], slot.name()));
     ui.horizontal_wrapped(|ui| {
         for name in RESNET_PRESETS
             .iter()
@@ -91,8 +97,9 @@ fn slot_ui(
     if changed {
         slot.preset = None;
         slot.custom = edited;
+        slot.weights_file = None; // a file checked for the old network may not fit the new one
     }
-    weights_ui(ui, slot);
+    weights_ui(ui, index, slot, jobs);
     ui.separator();
     figures_ui(
         ui,
@@ -219,25 +226,60 @@ fn densenet_controls_ui(ui: &mut egui::Ui, config: &mut DenseNetConfig) -> bool 
     changed
 }
 
-fn weights_ui(ui: &mut egui::Ui, slot: &mut ArchitectureSlot) {
-    ui.horizontal(|ui| {
-        let official = slot
-            .preset
-            .as_deref()
-            .and_then(crate::weights::fetch::OfficialWeights::find);
-        match official {
-            Some(weights) => {
-                ui.checkbox(&mut slot.pretrained, "ImageNet weights");
-                let status = if weights.cached().is_some() {
-                    "cached"
-                } else {
-                    "downloaded when training starts"
-                };
-                ui.label(format!("({}: {status})", weights.file_name));
+fn weights_ui(
+    ui: &mut egui::Ui,
+    index: usize,
+    slot: &mut ArchitectureSlot,
+    jobs: &mut WeightsJobs,
+) {
+    let official = slot
+        .preset
+        .as_deref()
+        .and_then(crate::weights::fetch::OfficialWeights::find);
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut slot.pretrained, "Pretrained weights");
+        if let Some(file) = &slot.weights_file {
+            ui.label(format!(
+                "from {}",
+                file.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ))
+            .on_hover_text(file.display().to_string());
+            if ui.small_button("use the official file").clicked() {
+                slot.weights_file = None;
             }
-            None => {
-                ui.label("No pretrained weights for this network: it trains from scratch.");
+        } else if let Some(weights) = official {
+            match (weights.cached(), jobs.downloads.get(weights.name)) {
+                (Some(_), _) => {
+                    ui.label(format!("ImageNet ({}, cached)", weights.file_name));
+                }
+                (None, Some(download)) => {
+                    let bar = match download.fraction() {
+                        Some(fraction) => egui::ProgressBar::new(fraction).show_percentage(),
+                        None => egui::ProgressBar::new(0.0).animate(true),
+                    };
+                    ui.add(bar.desired_width(160.0));
+                }
+                (None, None) => {
+                    ui.label("ImageNet: not downloaded yet");
+                    if ui.small_button("Download now").clicked() {
+                        jobs.download(ui.ctx(), weights.name);
+                    }
+                }
             }
+        } else {
+            ui.label("none for this network: it trains from scratch unless you import a file");
+        }
+        if ui
+            .small_button("Import a .pth file…")
+            .on_hover_text("A torchvision state dict for this network; its head may differ")
+            .clicked()
+            && let Some(path) = rfd::FileDialog::new()
+                .add_filter("PyTorch weights", &["pth", "pt", "bin"])
+                .pick_file()
+        {
+            jobs.check_file(ui.ctx(), index, path, slot.architecture());
         }
     });
 }
