@@ -137,6 +137,8 @@ pub struct TrainSettings {
     pub augmentation: bool,
     pub adamw: bool,
     pub seed: u64,
+    /// Share of each class held out for validation (the Data panel's split setting).
+    pub validation_fraction: f64,
 }
 
 impl Default for TrainSettings {
@@ -152,6 +154,7 @@ impl Default for TrainSettings {
             augmentation: false,
             adamw: false,
             seed: defaults.seed,
+            validation_fraction: defaults.split.validation_fraction,
         }
     }
 }
@@ -182,7 +185,7 @@ impl TrainSettings {
             seed: self.seed,
             split: crate::data::split::SplitSettings {
                 seed: self.seed,
-                ..defaults.split.clone()
+                validation_fraction: self.validation_fraction,
             },
             ..defaults
         }

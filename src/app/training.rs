@@ -39,6 +39,7 @@ pub struct RunView {
     pub images_per_second: f64,
     pub report: Option<Report>,
     pub classes: Vec<String>,
+    pub estimated_memory_bytes: Option<u64>,
 }
 
 impl RunView {
@@ -56,6 +57,7 @@ impl RunView {
             images_per_second: 0.0,
             report: None,
             classes: Vec::new(),
+            estimated_memory_bytes: None,
         }
     }
 
@@ -71,8 +73,14 @@ impl RunView {
 
     fn apply(&mut self, event: TrainEvent) -> Option<(LogLevel, String)> {
         match event {
-            TrainEvent::Started { classes, notes, .. } => {
+            TrainEvent::Started {
+                classes,
+                notes,
+                estimated_memory_bytes,
+                ..
+            } => {
                 self.status = RunStatus::Running;
+                self.estimated_memory_bytes = Some(estimated_memory_bytes);
                 self.classes = classes;
                 let warnings: Vec<&String> =
                     notes.iter().filter(|n| n.starts_with("warning")).collect();

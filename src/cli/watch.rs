@@ -29,6 +29,7 @@ pub fn watch_training(handle: TrainingHandle, indent: &str) -> Result<Report, St
                 train_images,
                 validation_images,
                 notes,
+                ..
             } => {
                 say(format!(
                     "training on {device}: {train_images} training and {validation_images} validation images, classes {}",

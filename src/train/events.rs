@@ -81,6 +81,8 @@ pub enum TrainEvent {
         classes: Vec<String>,
         train_images: usize,
         validation_images: usize,
+        /// The inspector's estimate of the memory this run needs (a reference for the measured).
+        estimated_memory_bytes: u64,
         /// e.g. "backbone features are computed once and cached".
         notes: Vec<String>,
     },

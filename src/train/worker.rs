@@ -308,6 +308,7 @@ impl Worker {
             classes: classes.clone(),
             train_images: train.len(),
             validation_images: validation.len(),
+            estimated_memory_bytes,
             notes,
         });
 

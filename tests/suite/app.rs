@@ -13,8 +13,18 @@ fn sample_dataset() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4")
 }
 
-/// The real app on the CPU backend, its runs in `runs_dir`, in a 1280x860 window.
+/// The real app on the CPU backend, its runs in `runs_dir`, in a 1280x860 window. The weights
+/// cache is an empty folder of this process, so what the panels say about cached weights does not
+/// depend on the machine.
 fn harness(runs_dir: &std::path::Path) -> Harness<'static, SkiplaneApp> {
+    static EMPTY_CACHE: std::sync::Once = std::sync::Once::new();
+    EMPTY_CACHE.call_once(|| {
+        let cache =
+            std::env::temp_dir().join(format!("skiplane-test-cache-{}", std::process::id()));
+        // SAFETY: set once, before any app in this process reads it; the suite's other tests
+        // that use a cache pass their own to a child process.
+        unsafe { std::env::set_var("SKIPLANE_CACHE_DIR", cache) };
+    });
     let mut app = SkiplaneApp::with_device(Settings::default(), cpu_device("test"));
     app.trainer.runs_dir = runs_dir.to_path_buf();
     Harness::builder()

@@ -75,6 +75,20 @@ fn scan_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui, dataset: &crate::app::Datas
         scanned.skipped.len()
     ))
     .on_hover_text(folder.display().to_string());
+    ui.horizontal(|ui| {
+        let training = &mut app.settings.training;
+        ui.label("Validation split:");
+        ui.add(
+            egui::Slider::new(&mut training.validation_fraction, 0.05..=0.5)
+                .custom_formatter(|v, _| format!("{:.0}%", v * 100.0)),
+        )
+        .on_hover_text(
+            "Share of each class held out to measure accuracy; the split is stratified and seeded",
+        );
+        let label = ui.label("seed");
+        ui.add(egui::DragValue::new(&mut training.seed))
+            .labelled_by(label.id);
+    });
     if scanned.classes.len() < 2 {
         ui.colored_label(
             egui::Color32::from_rgb(230, 170, 40),

@@ -1,7 +1,7 @@
 //! The Evaluate panel: a finished run's confusion matrix as a clickable heat map (a cell shows
 //! its photos), per-class precision and recall.
 
-use super::widgets::thumbnail_ui;
+use super::widgets::{PhotoAction, open_externally, photo_menu, thumbnail_ui};
 use crate::app::SkiplaneApp;
 
 #[derive(Default)]
@@ -116,13 +116,38 @@ pub fn evaluate_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             classes.get(t).map_or("?", String::as_str),
             classes.get(p).map_or("?", String::as_str)
         ));
+        ui.small("Right-click a photo to open it or move it to the class it belongs to.");
+        let root = app.trainer.runs[index].experiment.dataset.clone();
+        let mut chosen = None;
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for photo in photos {
-                    thumbnail_ui(app, ui, &photo.path, 120.0)
-                        .on_hover_text(photo.path.display().to_string());
+                    let response = thumbnail_ui(app, ui, &photo.path, 120.0);
+                    if let Some(action) = photo_menu(&response, classes, photo.label) {
+                        chosen = Some((photo.path.clone(), action));
+                    }
                 }
             });
         });
+        match chosen {
+            Some((path, PhotoAction::Open)) => {
+                if let Err(e) = open_externally(&path) {
+                    app.log
+                        .error(format!("{}: cannot open: {e}", path.display()));
+                }
+            }
+            Some((path, PhotoAction::MoveTo(class))) => {
+                let relative = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
+                match crate::data::labelling::relabel(&root, &relative, &class) {
+                    Ok(to) => app.log.info(format!(
+                        "{} moved to {} (retrain to learn from it)",
+                        relative.display(),
+                        to.display()
+                    )),
+                    Err(e) => app.log.error(format!("{}: {e}", root.display())),
+                }
+            }
+            None => {}
+        }
     }
 }

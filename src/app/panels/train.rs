@@ -105,13 +105,14 @@ fn settings_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 );
             });
             ui.end_row();
-            ui.label("Learning rate");
+            let label = ui.label("Learning rate");
             ui.add(
                 egui::DragValue::new(&mut settings.learning_rate)
                     .range(1e-6..=1.0)
                     .speed(0.0005)
                     .max_decimals(5),
-            );
+            )
+            .labelled_by(label.id);
             ui.end_row();
             ui.label("Schedule");
             ui.horizontal(|ui| {
@@ -134,18 +135,21 @@ fn settings_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 ui.selectable_value(&mut settings.adamw, true, "AdamW");
             });
             ui.end_row();
-            ui.label("Epochs");
-            ui.add(egui::DragValue::new(&mut settings.epochs).range(1..=500));
+            let label = ui.label("Epochs");
+            ui.add(egui::DragValue::new(&mut settings.epochs).range(1..=500))
+                .labelled_by(label.id);
             ui.end_row();
-            ui.label("Batch size");
-            ui.add(egui::DragValue::new(&mut settings.batch_size).range(1..=512));
+            let label = ui.label("Batch size");
+            ui.add(egui::DragValue::new(&mut settings.batch_size).range(1..=512))
+                .labelled_by(label.id);
             ui.end_row();
-            ui.label("Image size");
+            let label = ui.label("Image size");
             ui.add(
                 egui::DragValue::new(&mut settings.image_size)
                     .range(16..=512)
                     .suffix(" px"),
-            );
+            )
+            .labelled_by(label.id);
             ui.end_row();
             ui.label("Augmentation");
             ui.checkbox(
@@ -153,8 +157,9 @@ fn settings_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 "random crops, flips, small rotations, colour jitter",
             );
             ui.end_row();
-            ui.label("Seed");
-            ui.add(egui::DragValue::new(&mut settings.seed));
+            let label = ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut settings.seed))
+                .labelled_by(label.id);
             ui.end_row();
         });
 }
@@ -238,7 +243,7 @@ fn run_ui(ui: &mut egui::Ui, run: &RunView) {
                 plot.line(epoch_line("learning rate", |m| m.learning_rate));
             });
         columns[1].label("Peak memory (MiB), with the inspector's estimate");
-        let estimate = run.report.as_ref().map(|r| r.estimated_memory_bytes);
+        let estimate = run.estimated_memory_bytes;
         Plot::new("memory")
             .height(height * 0.6)
             .legend(Legend::default())

@@ -33,6 +33,51 @@ pub fn thumbnail_ui(
     response.on_hover_text(name)
 }
 
+/// Opens a file with the desktop's default application, without waiting for it.
+pub fn open_externally(path: &Path) -> std::io::Result<()> {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(program)
+        .arg(path)
+        .spawn()
+        .map(|_| ())
+}
+
+/// What a gallery photo's context menu asked for.
+pub enum PhotoAction {
+    Open,
+    MoveTo(String),
+}
+
+/// Right-click menu of a gallery photo: open it, or move it to another class folder.
+pub fn photo_menu(
+    response: &egui::Response,
+    classes: &[String],
+    current: usize,
+) -> Option<PhotoAction> {
+    let mut action = None;
+    response.context_menu(|ui| {
+        if ui.button("Open").clicked() {
+            action = Some(PhotoAction::Open);
+            ui.close();
+        }
+        ui.menu_button("Move to class", |ui| {
+            for (i, class) in classes.iter().enumerate() {
+                if i != current && ui.button(class).clicked() {
+                    action = Some(PhotoAction::MoveTo(class.clone()));
+                    ui.close();
+                }
+            }
+        });
+    });
+    action
+}
+
 /// Bytes as MiB/GiB.
 pub fn human_bytes(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
