@@ -186,6 +186,14 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
         assert!(run.report.is_some());
     }
 
+    if let Ok(dir) = std::env::var("SKIPLANE_SCREENSHOTS") {
+        harness.run_steps(2);
+        harness
+            .render()
+            .unwrap()
+            .save(format!("{dir}/train.png"))
+            .unwrap();
+    }
     harness.get_by_label("Evaluate").click();
     harness.run_steps(2);
     harness.get_by_label_contains("Confusion matrix");
@@ -205,9 +213,23 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
         report.classes[t], report.classes[p]
     ));
 
+    if let Ok(dir) = std::env::var("SKIPLANE_SCREENSHOTS") {
+        harness
+            .render()
+            .unwrap()
+            .save(format!("{dir}/evaluate.png"))
+            .unwrap();
+    }
     harness.get_by_label("Compare").click();
     harness.run_steps(2);
     harness.get_by_label("seconds per epoch");
+    if let Ok(dir) = std::env::var("SKIPLANE_SCREENSHOTS") {
+        harness
+            .render()
+            .unwrap()
+            .save(format!("{dir}/compare.png"))
+            .unwrap();
+    }
     assert_eq!(harness.get_all_by_label_contains("right,").count(), 2);
 
     // Predict: photos (as dropping them does) get their top classes with probabilities; a broken
@@ -240,6 +262,13 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
     assert!((total - 1.0).abs() < 1e-4, "{total}");
     assert!(results[2].is_err(), "the truncated photo gets its reason");
     assert_eq!(harness.get_all_by_label_contains("%").count(), 8);
+    if let Ok(dir) = std::env::var("SKIPLANE_SCREENSHOTS") {
+        harness
+            .render()
+            .unwrap()
+            .save(format!("{dir}/predict.png"))
+            .unwrap();
+    }
 }
 
 #[test]
