@@ -5,6 +5,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod data;
+pub mod export;
 pub mod files;
 pub mod model;
 pub mod tensor_io;

@@ -14,7 +14,8 @@ pub struct ForwardArgs {
     /// Classes of the head (default: as many as the weight file's head has).
     #[arg(long)]
     pub classes: Option<usize>,
-    /// A torchvision-format .pth state dict.
+    /// A torchvision-format .pth state dict, or a .safetensors file with torchvision's keys (as
+    /// `skiplane export` writes; give `--classes`).
     #[arg(long)]
     pub weights: PathBuf,
     /// A safetensors file with a float tensor `input` of shape (N, 3, H, W), already normalised.
@@ -27,8 +28,13 @@ pub struct ForwardArgs {
 
 pub fn run(args: ForwardArgs) -> anyhow::Result<()> {
     let mut arch = Architecture::resolve(&args.arch).map_err(|e| anyhow!(e))?;
+    let safetensors = args.weights.extension().is_some_and(|e| e == "safetensors");
     let classes = match args.classes {
         Some(classes) => classes,
+        None if safetensors => anyhow::bail!(
+            "{}: give --classes for a safetensors file",
+            args.weights.display()
+        ),
         None => {
             let file = read_weight_file(&args.weights)?;
             let head = if matches!(arch, Architecture::ResNet(_)) {
@@ -45,11 +51,17 @@ pub fn run(args: ForwardArgs) -> anyhow::Result<()> {
     arch = arch.with_num_classes(classes);
     let selected = select_and_log()?;
     let device = &selected.device;
-    let mut network = Network::new(&arch, device)?;
-    let report = load_torchvision(&mut network, &arch, &args.weights)?;
-    for note in &report.notes {
-        log::warn!("{note}");
-    }
+    let network = if safetensors {
+        crate::export::load_torchvision_safetensors(&arch, &args.weights, device)
+            .map_err(|e| anyhow!(e))?
+    } else {
+        let mut network = Network::new(&arch, device)?;
+        let report = load_torchvision(&mut network, &arch, &args.weights)?;
+        for note in &report.notes {
+            log::warn!("{note}");
+        }
+        network
+    };
     let images = read_image_batch(&args.input, "input", device)?;
     let outputs = network.forward_outputs(images);
     write_tensors(

@@ -4,6 +4,7 @@ mod bench;
 mod compare;
 mod data;
 mod evaluate;
+mod export;
 mod forward;
 mod inspect;
 mod label;
@@ -40,6 +41,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Evaluate a run's best checkpoint on its validation images or another folder.
     Evaluate(evaluate::EvaluateArgs),
+    /// Export a run's trained model to a file other tools load.
+    Export(export::ExportArgs),
     /// Label a folder of loose photos and sort them into class folders.
     #[command(subcommand)]
     Label(label::LabelCommand),
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
+        Some(Command::Export(args)) => export::run(args),
         None => {
             // No command: the desktop window.
             crate::app::run_native().map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))

@@ -4,6 +4,7 @@ mod app;
 mod cli;
 mod common;
 mod data;
+mod export;
 mod fetch;
 mod labelling;
 mod parity;

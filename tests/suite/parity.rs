@@ -13,7 +13,7 @@ use skiplane::weights::{load_torchvision, read_weight_file};
 const TOLERANCE: f64 = 1e-4;
 
 /// The fixtures' architectures, written out as a user would configure them.
-fn fixture_architectures() -> Vec<(&'static str, Architecture)> {
+pub fn fixture_architectures() -> Vec<(&'static str, Architecture)> {
     vec![
         (
             "tiny_resnet_basic",

@@ -94,6 +94,50 @@ fn train_from_flags_offline_falls_back_to_scratch_and_evaluate_reads_the_run() {
         .sum();
     assert_eq!(confusion_total, 123);
 
+    // Export with torchvision's keys; an existing file is kept unless --force.
+    let exported = dir.path().join("model.safetensors");
+    skiplane()
+        .arg("export")
+        .arg(&out)
+        .arg("--out")
+        .arg(&exported)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "torchvision.models.resnet18(num_classes=4)",
+        ));
+    let bytes = std::fs::read(&exported).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.tensor("fc.weight").unwrap().shape(), &[4, 512]);
+    assert!(file.tensor("layer4.1.bn2.num_batches_tracked").is_ok());
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = metadata.metadata().clone().unwrap();
+    assert_eq!(
+        metadata["classes"],
+        r#"["fishes","monuments","renewable","tools"]"#
+    );
+    skiplane()
+        .arg("export")
+        .arg(&out)
+        .arg("--out")
+        .arg(&exported)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(
+        std::fs::read(&exported).unwrap(),
+        bytes,
+        "the file was kept"
+    );
+    skiplane()
+        .arg("export")
+        .arg(&out)
+        .arg("--out")
+        .arg(&exported)
+        .arg("--force")
+        .assert()
+        .success();
+
     // Photos of a class the model never saw cannot be scored: a clear message.
     let other = dir.path().join("other");
     for class in ["fishes", "Spaceships"] {
