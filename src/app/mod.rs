@@ -37,6 +37,7 @@ pub struct SkiplaneApp {
     pub evaluate: panels::evaluate::EvaluateState,
     pub predict: panels::predict::PredictState,
     pub weights: weights::WeightsJobs,
+    pub export: panels::export::ExportState,
     /// What the user typed in the Data panel's path field.
     pub path_field: String,
     /// The window was asked to close while a training runs: ask first.
@@ -96,6 +97,7 @@ impl SkiplaneApp {
             evaluate: Default::default(),
             predict: Default::default(),
             weights: Default::default(),
+            export: Default::default(),
             path_field: String::new(),
             confirm_quit: false,
             quit_confirmed: false,
@@ -162,6 +164,11 @@ impl SkiplaneApp {
         if let Some(error) = self.predict.poll() {
             self.log.error(error);
         }
+        match self.export.poll() {
+            Some(Ok(message)) => self.log.info(message),
+            Some(Err(message)) => self.log.error(message),
+            None => {}
+        }
         let (downloads, checked) = self.weights.poll();
         for (name, outcome) in downloads {
             match outcome {
@@ -215,6 +222,7 @@ impl SkiplaneApp {
             Tab::Compare => panels::compare::compare_panel_ui(self, ui),
             Tab::Evaluate => panels::evaluate::evaluate_panel_ui(self, ui),
             Tab::Predict => panels::predict::predict_panel_ui(self, ui),
+            Tab::Export => panels::export::export_panel_ui(self, ui),
             Tab::Log => self.log.log_panel_ui(ui),
         });
         self.log.toasts_ui(&ctx);
@@ -224,6 +232,7 @@ impl SkiplaneApp {
             || self.thumbnails.is_busy()
             || self.predict.busy()
             || self.weights.busy()
+            || self.export.busy()
         {
             // Progress bars and plots move while work runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(200));

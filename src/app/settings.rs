@@ -15,11 +15,12 @@ pub enum Tab {
     Compare,
     Evaluate,
     Predict,
+    Export,
     Log,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Data,
         Tab::Label,
         Tab::Architecture,
@@ -27,6 +28,7 @@ impl Tab {
         Tab::Compare,
         Tab::Evaluate,
         Tab::Predict,
+        Tab::Export,
         Tab::Log,
     ];
 
@@ -39,6 +41,7 @@ impl Tab {
             Tab::Compare => "Compare",
             Tab::Evaluate => "Evaluate",
             Tab::Predict => "Predict",
+            Tab::Export => "Export",
             Tab::Log => "Log",
         }
     }

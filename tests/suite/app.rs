@@ -269,6 +269,27 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
             .save(format!("{dir}/predict.png"))
             .unwrap();
     }
+
+    // Export: the file lands where asked; an existing one is replaced only after confirming.
+    harness.get_by_label("Export").click();
+    harness.run_steps(2);
+    let destination = runs.path().join("model.safetensors");
+    harness.state_mut().export.destination = destination.display().to_string();
+    harness.get_by_label("Export model").click();
+    harness.run_steps(1);
+    step_until(&mut harness, "the export", |app| !app.export.busy());
+    harness.run_steps(2);
+    assert!(destination.is_file());
+    assert!(
+        destination.with_extension("json").is_file(),
+        "custom nets get a sidecar"
+    );
+    harness.get_by_label_contains("wrote");
+    harness.get_by_label("Export model").click();
+    harness.run_steps(2);
+    harness.get_by_label("Replace it").click();
+    harness.run_steps(1);
+    step_until(&mut harness, "the second export", |app| !app.export.busy());
 }
 
 #[test]

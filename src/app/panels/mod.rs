@@ -4,6 +4,7 @@ pub mod architecture;
 pub mod compare;
 pub mod data;
 pub mod evaluate;
+pub mod export;
 pub mod label;
 pub mod predict;
 pub mod train;
