@@ -8,6 +8,7 @@ mod export;
 mod forward;
 mod inspect;
 mod label;
+mod predict;
 mod train;
 mod watch;
 mod weights;
@@ -43,6 +44,8 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Export a run's trained model to a file other tools load.
     Export(export::ExportArgs),
+    /// Classify photos with a run's trained model: top classes with probabilities.
+    Predict(predict::PredictArgs),
     /// Label a folder of loose photos and sort them into class folders.
     #[command(subcommand)]
     Label(label::LabelCommand),
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::Export(args)) => export::run(args),
+        Some(Command::Predict(args)) => predict::run(args),
         None => {
             // No command: the desktop window.
             crate::app::run_native().map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))

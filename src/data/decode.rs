@@ -167,3 +167,14 @@ fn to_rgb_on_white(image: DynamicImage) -> RgbImage {
     }
     out
 }
+
+/// Whether a file name says it is a photo Skiplane decodes (for picking files; the content is
+/// still sniffed when the photo is read).
+pub fn has_photo_extension(path: &Path) -> bool {
+    path.extension().is_some_and(|e| {
+        matches!(
+            e.to_string_lossy().to_ascii_lowercase().as_str(),
+            "jpg" | "jpeg" | "png" | "webp" | "bmp" | "gif" | "tif" | "tiff"
+        )
+    })
+}

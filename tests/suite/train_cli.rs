@@ -94,6 +94,31 @@ fn train_from_flags_offline_falls_back_to_scratch_and_evaluate_reads_the_run() {
         .sum();
     assert_eq!(confusion_total, 123);
 
+    // Predict: top classes and logits per photo, as JSON.
+    let assert = skiplane()
+        .arg("predict")
+        .arg(&out)
+        .arg(sample_dataset().join("fishes"))
+        .args(["--top", "3", "--json"])
+        .assert()
+        .success();
+    let predictions = last_json_line(&assert.get_output().stdout);
+    let predictions = predictions.as_array().unwrap();
+    assert_eq!(predictions.len(), 28);
+    assert_eq!(predictions[0]["top"].as_array().unwrap().len(), 3);
+    assert_eq!(predictions[0]["logits"].as_array().unwrap().len(), 4);
+    let p: f64 = predictions[0]["top"][0]["probability"].as_f64().unwrap();
+    assert!(p > 0.25 && p <= 1.0, "{p}");
+    skiplane()
+        .arg("predict")
+        .arg(&out)
+        .arg(fixture("torchvision_state_dicts.json"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "torchvision_state_dicts.json: not an image",
+        ));
+
     // Export with torchvision's keys; an existing file is kept unless --force.
     let exported = dir.path().join("model.safetensors");
     skiplane()

@@ -58,14 +58,7 @@ impl PredictState {
 
 /// Image files among `paths` (folders are expanded one level).
 pub fn photos_in(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let is_photo = |p: &PathBuf| {
-        p.extension().is_some_and(|e| {
-            matches!(
-                e.to_string_lossy().to_ascii_lowercase().as_str(),
-                "jpg" | "jpeg" | "png" | "webp" | "bmp" | "gif" | "tif" | "tiff"
-            )
-        })
-    };
+    let is_photo = |p: &PathBuf| crate::data::decode::has_photo_extension(p);
     let mut photos = Vec::new();
     for path in paths {
         if path.is_dir() {
