@@ -12,6 +12,8 @@ pub struct Evaluation {
     pub loss: f64,
     pub accuracy: f64,
     pub predictions: Vec<usize>,
+    /// Each image's cross-entropy loss (for the galleries of worst mistakes).
+    pub losses: Vec<f32>,
 }
 
 pub(crate) fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
@@ -24,9 +26,25 @@ pub(crate) fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
     predicted.iter().zip(labels).filter(|(p, l)| p == l).count()
 }
 
-pub(crate) fn evaluate_logits(logits: Tensor<2>, labels: &[i64]) -> (f64, Vec<usize>) {
+pub(crate) fn evaluate_logits(logits: Tensor<2>, labels: &[i64]) -> (f64, Vec<usize>, Vec<f32>) {
     let device = logits.device();
     let n = labels.len();
+    let classes = logits.dims()[1];
+    let log_probabilities = burn::tensor::activation::log_softmax(logits.clone(), 1)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    let losses = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &label)| {
+            -log_probabilities
+                .get(i * classes + label as usize)
+                .copied()
+                .unwrap_or(f32::NAN)
+        })
+        .collect();
     let targets = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [n]), &device);
     let loss = CrossEntropyLossConfig::new()
         .init(&device)
@@ -41,7 +59,7 @@ pub(crate) fn evaluate_logits(logits: Tensor<2>, labels: &[i64]) -> (f64, Vec<us
         .into_iter()
         .map(|p| p as usize)
         .collect();
-    (loss * n as f64, predicted)
+    (loss * n as f64, predicted, losses)
 }
 
 pub(crate) fn evaluate_head(
@@ -54,8 +72,8 @@ pub(crate) fn evaluate_head(
     let n = samples.len();
     let x = Tensor::<2>::from_data(TensorData::new(features.to_vec(), [n, dim]), device);
     let labels: Vec<i64> = samples.iter().map(|s| s.label as i64).collect();
-    let (loss_sum, predictions) = evaluate_logits(head.forward(x), &labels);
-    summarize(samples, loss_sum, predictions)
+    let (loss_sum, predictions, losses) = evaluate_logits(head.forward(x), &labels);
+    summarize(samples, loss_sum, predictions, losses)
 }
 
 pub(crate) fn evaluate_network(
@@ -66,7 +84,7 @@ pub(crate) fn evaluate_network(
     batch_size: usize,
     device: &Device,
 ) -> Result<Evaluation, String> {
-    let (mut loss_sum, mut predictions) = (0.0, Vec::with_capacity(samples.len()));
+    let (mut loss_sum, mut predictions, mut losses) = (0.0, Vec::new(), Vec::new());
     for indices in batch_indices(samples.len(), batch_size, None) {
         let batch = load_batch(samples, &indices, transform, cache, 0);
         if let Some((path, reason)) = batch.failures.first() {
@@ -78,14 +96,20 @@ pub(crate) fn evaluate_network(
             TensorData::new(batch.images, [labels.len(), 3, size, size]),
             device,
         );
-        let (loss, predicted) = evaluate_logits(network.forward(images), &labels);
+        let (loss, predicted, per_image) = evaluate_logits(network.forward(images), &labels);
         loss_sum += loss;
         predictions.extend(predicted);
+        losses.extend(per_image);
     }
-    Ok(summarize(samples, loss_sum, predictions))
+    Ok(summarize(samples, loss_sum, predictions, losses))
 }
 
-pub(crate) fn summarize(samples: &[Sample], loss_sum: f64, predictions: Vec<usize>) -> Evaluation {
+pub(crate) fn summarize(
+    samples: &[Sample],
+    loss_sum: f64,
+    predictions: Vec<usize>,
+    losses: Vec<f32>,
+) -> Evaluation {
     let n = samples.len().max(1) as f64;
     let correct = samples
         .iter()
@@ -96,6 +120,7 @@ pub(crate) fn summarize(samples: &[Sample], loss_sum: f64, predictions: Vec<usiz
         loss: loss_sum / n,
         accuracy: correct as f64 / n,
         predictions,
+        losses,
     }
 }
 

@@ -64,11 +64,12 @@ pub fn evaluate_run(
         per_class(&samples, &evaluation.predictions, classes.len());
     let predictions = samples
         .iter()
-        .zip(&evaluation.predictions)
-        .map(|(sample, &predicted)| Prediction {
+        .zip(evaluation.predictions.iter().zip(&evaluation.losses))
+        .map(|(sample, (&predicted, &loss))| Prediction {
             path: sample.path.clone(),
             label: sample.label,
             predicted,
+            loss,
         })
         .collect();
     Ok(RunEvaluation {

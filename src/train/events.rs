@@ -72,6 +72,9 @@ pub struct Prediction {
     pub path: PathBuf,
     pub label: usize,
     pub predicted: usize,
+    /// The image's cross-entropy loss under the final model.
+    #[serde(default)]
+    pub loss: f32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -376,11 +376,12 @@ impl Worker {
             per_class(&validation, &evaluation.predictions, classes.len());
         let validation_predictions = validation
             .iter()
-            .zip(&evaluation.predictions)
-            .map(|(sample, &predicted)| super::events::Prediction {
+            .zip(evaluation.predictions.iter().zip(&evaluation.losses))
+            .map(|(sample, (&predicted, &loss))| super::events::Prediction {
                 path: sample.path.clone(),
                 label: sample.label,
                 predicted,
+                loss,
             })
             .collect();
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();

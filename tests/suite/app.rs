@@ -197,8 +197,16 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
     harness.get_by_label("Evaluate").click();
     harness.run_steps(2);
     harness.get_by_label_contains("Confusion matrix");
+    harness.get_by_label_contains("Highest losses");
     // Clicking a cell lists its photos.
     let report = harness.state().trainer.runs[1].report.clone().unwrap();
+    assert!(
+        report
+            .validation_predictions
+            .iter()
+            .all(|p| p.loss.is_finite() && p.loss > 0.0),
+        "every validation photo has its loss"
+    );
     let count = report.confusion[0][0];
     harness
         .get_all_by_role_and_label(egui::accesskit::Role::Button, &count.to_string())

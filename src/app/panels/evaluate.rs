@@ -3,6 +3,7 @@
 
 use super::widgets::{PhotoAction, open_externally, photo_menu, thumbnail_ui};
 use crate::app::SkiplaneApp;
+use crate::train::Prediction;
 
 #[derive(Default)]
 pub struct EvaluateState {
@@ -102,52 +103,86 @@ pub fn evaluate_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             }
             ui.end_row();
         });
-    if let Some((t, p)) = app.evaluate.cell {
-        let photos: Vec<_> = report
-            .validation_predictions
-            .iter()
-            .filter(|x| x.label == t && x.predicted == p)
-            .cloned()
-            .collect();
-        ui.separator();
-        ui.label(format!(
-            "{} photos of {} predicted as {}",
-            photos.len(),
-            classes.get(t).map_or("?", String::as_str),
-            classes.get(p).map_or("?", String::as_str)
-        ));
-        ui.small("Right-click a photo to open it or move it to the class it belongs to.");
-        let root = app.trainer.runs[index].experiment.dataset.clone();
-        let mut chosen = None;
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for photo in photos {
+    let root = app.trainer.runs[index].experiment.dataset.clone();
+    let (heading, photos) = match app.evaluate.cell {
+        Some((t, p)) => {
+            let photos: Vec<Prediction> = report
+                .validation_predictions
+                .iter()
+                .filter(|x| x.label == t && x.predicted == p)
+                .cloned()
+                .collect();
+            let heading = format!(
+                "{} photos of {} predicted as {}",
+                photos.len(),
+                classes.get(t).map_or("?", String::as_str),
+                classes.get(p).map_or("?", String::as_str)
+            );
+            (heading, photos)
+        }
+        None => {
+            // The photos the model is most wrong about, worst first.
+            let mut photos: Vec<Prediction> = report.validation_predictions.clone();
+            photos.sort_by(|a, b| b.loss.total_cmp(&a.loss));
+            photos.truncate(TOP_LOSSES);
+            (
+                "Highest losses (click a cell above for its photos)".to_string(),
+                photos,
+            )
+        }
+    };
+    ui.separator();
+    ui.label(heading);
+    ui.small("Right-click a photo to open it or move it to the class it belongs to.");
+    gallery_ui(app, ui, &photos, classes, &root);
+}
+
+const TOP_LOSSES: usize = 16;
+
+fn gallery_ui(
+    app: &mut SkiplaneApp,
+    ui: &mut egui::Ui,
+    photos: &[Prediction],
+    classes: &[String],
+    root: &std::path::Path,
+) {
+    let mut chosen = None;
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            for photo in photos {
+                ui.vertical(|ui| {
                     let response = thumbnail_ui(app, ui, &photo.path, 120.0);
                     if let Some(action) = photo_menu(&response, classes, photo.label) {
                         chosen = Some((photo.path.clone(), action));
                     }
-                }
-            });
+                    ui.small(format!(
+                        "{} as {}, loss {:.2}",
+                        classes.get(photo.label).map_or("?", String::as_str),
+                        classes.get(photo.predicted).map_or("?", String::as_str),
+                        photo.loss
+                    ));
+                });
+            }
         });
-        match chosen {
-            Some((path, PhotoAction::Open)) => {
-                if let Err(e) = open_externally(&path) {
-                    app.log
-                        .error(format!("{}: cannot open: {e}", path.display()));
-                }
+    });
+    match chosen {
+        Some((path, PhotoAction::Open)) => {
+            if let Err(e) = open_externally(&path) {
+                app.log
+                    .error(format!("{}: cannot open: {e}", path.display()));
             }
-            Some((path, PhotoAction::MoveTo(class))) => {
-                let relative = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
-                match crate::data::labelling::relabel(&root, &relative, &class) {
-                    Ok(to) => app.log.info(format!(
-                        "{} moved to {} (retrain to learn from it)",
-                        relative.display(),
-                        to.display()
-                    )),
-                    Err(e) => app.log.error(format!("{}: {e}", root.display())),
-                }
-            }
-            None => {}
         }
+        Some((path, PhotoAction::MoveTo(class))) => {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            match crate::data::labelling::relabel(root, &relative, &class) {
+                Ok(to) => app.log.info(format!(
+                    "{} moved to {} (retrain to learn from it)",
+                    relative.display(),
+                    to.display()
+                )),
+                Err(e) => app.log.error(format!("{}: {e}", root.display())),
+            }
+        }
+        None => {}
     }
 }
