@@ -304,6 +304,10 @@ impl SkiplaneApp {
         }
         if self.settings.tab == Tab::Predict {
             let photos = panels::predict::photos_in(&dropped);
+            if let Some(bundle) = self.predict.bundle.clone() {
+                self.classify_with(bundle, photos);
+                return;
+            }
             let run = self
                 .predict
                 .run
@@ -326,10 +330,18 @@ impl SkiplaneApp {
 
     /// Classifies `photos` with run `run` (an index into the trainer's runs) in the background.
     pub fn classify(&mut self, run: usize, photos: Vec<PathBuf>) {
-        let (Some(run_dir), Some(device)) = (
-            self.trainer.runs.get(run).and_then(|r| r.run_dir.clone()),
-            self.device().map(|d| d.device.clone()),
-        ) else {
+        if let Some(run_dir) = self.trainer.runs.get(run).and_then(|r| r.run_dir.clone()) {
+            self.predict.run = Some(run);
+            self.predict.bundle = None;
+            self.classify_with(run_dir, photos);
+        }
+    }
+
+    /// Classifies `photos` with the model at `model` (a run folder or a `.skiplane` bundle).
+    pub fn classify_with(&mut self, model: PathBuf, photos: Vec<PathBuf>) {
+        let Some(device) = self.device().map(|d| d.device.clone()) else {
+            self.log
+                .warn("the compute backend is still being detected; try again in a moment".into());
             return;
         };
         if photos.is_empty() {
@@ -337,9 +349,8 @@ impl SkiplaneApp {
                 .warn("no photos among the files given (jpg, png, webp, bmp, gif, tiff)".into());
             return;
         }
-        self.predict.run = Some(run);
         let ctx = self.ctx();
-        self.predict.classify(&ctx, run_dir, device, photos);
+        self.predict.classify(&ctx, model, device, photos);
     }
 
     /// Starts scanning `folder` on a background thread.

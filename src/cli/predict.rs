@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// A run folder (its best checkpoint classifies).
+    /// A Skiplane bundle (`.skiplane`, from `skiplane export`) or a run folder (its best
+    /// checkpoint classifies).
     pub model: PathBuf,
     /// Photos, or folders of photos.
     #[arg(required = true)]
@@ -49,7 +50,7 @@ fn photos(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let device = select_and_log()?;
-    let model = TrainedModel::from_run(&args.model, &device.device).map_err(anyhow::Error::msg)?;
+    let model = TrainedModel::open(&args.model, &device.device).map_err(anyhow::Error::msg)?;
     let paths = photos(&args.images);
     if paths.is_empty() {
         anyhow::bail!("no photos found in the paths given");

@@ -21,6 +21,25 @@ pub struct Outputs {
 }
 
 impl Network {
+    /// Loads a checkpoint (Burn's burnpack format) from bytes held in memory. Loading from the
+    /// file directly would leave the tensors reading it lazily — wrong once the file is replaced
+    /// by a newer checkpoint or removed (a bundle's temporary copy).
+    pub fn load_checkpoint_bytes(self, bytes: Vec<u8>) -> Result<Network, String> {
+        let record =
+            burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+                .map_err(|e| format!("not a readable checkpoint: {e:?}"))?;
+        burn::module::Module::try_load_record(self, record)
+            .map_err(|e| format!("the checkpoint does not fit the network: {e:?}"))
+    }
+
+    /// Loads the checkpoint file at `path` into memory, then into the network.
+    pub fn load_checkpoint(self, path: &std::path::Path) -> Result<Network, String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        self.load_checkpoint_bytes(bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// Validates `arch` and builds it with torchvision's random initialisation.
     pub fn new(arch: &Architecture, device: &Device) -> Result<Network, ConfigError> {
         arch.validate()?;

@@ -6,7 +6,6 @@ use crate::data::dataset::Dataset;
 use crate::data::loader::{ImageCache, Sample, Transform, load_batch};
 use crate::data::preprocess::EvalTransform;
 use crate::model::{Architecture, Network};
-use burn::module::Module;
 use burn::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +28,15 @@ pub struct Classified {
 }
 
 impl TrainedModel {
+    /// A bundle file (`.skiplane`) or a run folder.
+    pub fn open(path: &Path, device: &Device) -> Result<TrainedModel, String> {
+        if path.is_file() {
+            crate::export::bundle::read_bundle(path, device)
+        } else {
+            TrainedModel::from_run(path, device)
+        }
+    }
+
     /// Loads `run_dir`'s best checkpoint (its last one if no epoch improved), with the classes
     /// and preprocessing it was trained with.
     pub fn from_run(run_dir: &Path, device: &Device) -> Result<TrainedModel, String> {
@@ -58,13 +66,7 @@ impl TrainedModel {
         let arch = Architecture::resolve(&experiment.architecture)?.with_num_classes(classes.len());
         let network = Network::new(&arch, device)
             .map_err(|e| e.to_string())?
-            .try_load_file(&checkpoint)
-            .map_err(|e| {
-                format!(
-                    "{}: cannot load the checkpoint: {e:?}",
-                    checkpoint.display()
-                )
-            })?;
+            .load_checkpoint(&checkpoint)?;
         Ok(TrainedModel {
             network,
             experiment,

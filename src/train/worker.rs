@@ -232,12 +232,7 @@ impl Worker {
         let mut head_loaded = false;
         if let Some(done) = &self.resumed {
             let checkpoint = self.run.checkpoint_path("last");
-            network = network.try_load_file(&checkpoint).map_err(|e| {
-                format!(
-                    "{}: cannot load the checkpoint: {e:?}",
-                    checkpoint.display()
-                )
-            })?;
+            network = network.load_checkpoint(&checkpoint)?;
             head_loaded = true;
             let roles = self.optimizer_roles();
             let saved = roles

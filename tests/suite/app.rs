@@ -298,6 +298,36 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
     harness.get_by_label("Replace it").click();
     harness.run_steps(1);
     step_until(&mut harness, "the second export", |app| !app.export.busy());
+
+    // The bundle format, then the bundle classifies in Predict as the run did.
+    let bundle = runs.path().join("model.skiplane");
+    harness.state_mut().export.destination = bundle.display().to_string();
+    harness.get_by_label("Skiplane bundle (.skiplane)").click();
+    harness.run_steps(1);
+    harness.get_by_label("Export model").click();
+    harness.run_steps(1);
+    step_until(&mut harness, "the bundle", |app| !app.export.busy());
+    assert!(bundle.is_file());
+    let from_run = harness.state().predict.results.clone();
+    let photos: Vec<PathBuf> = from_run
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|c| c.path.clone())
+        .collect();
+    harness.state_mut().classify_with(bundle, photos);
+    step_until(&mut harness, "the bundle's predictions", |app| {
+        !app.predict.busy()
+    });
+    let from_bundle = &harness.state().predict.results;
+    let logits =
+        |results: &[Result<skiplane::train::predict::Classified, String>]| -> Vec<Vec<f32>> {
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|c| c.logits.clone())
+                .collect()
+        };
+    assert_eq!(logits(from_bundle), logits(&from_run));
 }
 
 #[test]

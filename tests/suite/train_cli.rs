@@ -119,6 +119,43 @@ fn train_from_flags_offline_falls_back_to_scratch_and_evaluate_reads_the_run() {
             "torchvision_state_dicts.json: not an image",
         ));
 
+    // A Skiplane bundle predicts exactly as the run it came from; broken bundles say so.
+    let bundle = dir.path().join("model.skiplane");
+    skiplane()
+        .arg("export")
+        .arg(&out)
+        .arg("--out")
+        .arg(&bundle)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("4 classes"));
+    let from_bundle = skiplane()
+        .arg("predict")
+        .arg(&bundle)
+        .arg(sample_dataset().join("fishes"))
+        .args(["--top", "3", "--json"])
+        .assert()
+        .success();
+    let from_bundle = last_json_line(&from_bundle.get_output().stdout);
+    assert_eq!(from_bundle.as_array().unwrap(), predictions);
+    let bytes = std::fs::read(&bundle).unwrap();
+    let truncated = dir.path().join("truncated.skiplane");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let not_a_bundle = dir.path().join("photo.skiplane");
+    std::fs::copy(fixture("images/baseline.jpg"), &not_a_bundle).unwrap();
+    for broken in [&truncated, &not_a_bundle] {
+        skiplane()
+            .arg("predict")
+            .arg(broken)
+            .arg(sample_dataset().join("fishes"))
+            .assert()
+            .failure()
+            .stderr(
+                predicate::str::contains(broken.display().to_string())
+                    .and(predicate::str::contains("not a Skiplane bundle")),
+            );
+    }
+
     // Export with torchvision's keys; an existing file is kept unless --force.
     let exported = dir.path().join("model.safetensors");
     skiplane()

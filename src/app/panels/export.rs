@@ -1,6 +1,6 @@
-//! The Export panel: a finished run's model written to a file other tools load (safetensors with
-//! torchvision's key names), to a destination from the save dialog or typed; an existing file is
-//! only replaced after the user confirms.
+//! The Export panel: a finished run's model written to a file — the Skiplane bundle, or
+//! safetensors with torchvision's key names — to a destination from the save dialog or typed; an
+//! existing file is only replaced after the user confirms.
 
 use crate::app::SkiplaneApp;
 use crate::app::background::Job;
@@ -11,6 +11,8 @@ pub struct ExportState {
     /// Index into the trainer's runs.
     pub run: Option<usize>,
     pub destination: String,
+    /// The Skiplane bundle (true) or torchvision-keyed safetensors.
+    pub bundle: bool,
     /// The destination exists: waiting for "Replace".
     pub confirm_replace: bool,
     job: Option<Job<Result<String, String>>>,
@@ -64,7 +66,20 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             }
         }
     });
-    ui.label("Format: safetensors with torchvision's key names — `torchvision.models.<arch>(num_classes=N).load_state_dict(safetensors.torch.load_file(path))` loads it; class names and preprocessing are in the file's metadata.");
+    ui.horizontal(|ui| {
+        ui.label("Format:");
+        ui.selectable_value(&mut app.export.bundle, true, "Skiplane bundle (.skiplane)");
+        ui.selectable_value(
+            &mut app.export.bundle,
+            false,
+            "safetensors, torchvision keys",
+        );
+    });
+    ui.small(if app.export.bundle {
+        "One file with the model, class names, preprocessing and report: the Predict panel and `skiplane predict` open it."
+    } else {
+        "`torchvision.models.<arch>(num_classes=N).load_state_dict(safetensors.torch.load_file(path))` loads it; class names and preprocessing are in its metadata."
+    });
     ui.horizontal(|ui| {
         let label = ui.label("Save to:");
         ui.add(
@@ -73,10 +88,15 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 .desired_width(360.0),
         )
         .labelled_by(label.id);
+        let extension = if app.export.bundle {
+            "skiplane"
+        } else {
+            "safetensors"
+        };
         if ui.button("Choose…").clicked()
             && let Some(path) = rfd::FileDialog::new()
-                .add_filter("safetensors", &["safetensors"])
-                .set_file_name("model.safetensors")
+                .add_filter(extension, &[extension])
+                .set_file_name(format!("model.{extension}"))
                 .save_file()
         {
             app.export.destination = path.display().to_string();
@@ -126,7 +146,11 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             return;
         };
         let ctx = ui.ctx().clone();
+        let bundle = app.export.bundle;
         app.export.job = Some(Job::spawn("skiplane-export", &ctx, move || {
+            if bundle {
+                return crate::export::bundle::write_bundle(&run_dir, &destination, &device, true);
+            }
             // The user saw the destination and confirmed replacing it, if it existed.
             crate::export::export_run_safetensors(&run_dir, &destination, &device, true)
         }));

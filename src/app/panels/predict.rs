@@ -13,6 +13,8 @@ type Outcome = Result<(Vec<String>, Vec<Result<Classified, String>>), String>;
 pub struct PredictState {
     /// Index into the trainer's runs.
     pub run: Option<usize>,
+    /// A bundle opened in the panel; when set, it classifies instead of a run.
+    pub bundle: Option<PathBuf>,
     pub photos: Vec<PathBuf>,
     job: Option<Job<Outcome>>,
     pub classes: Vec<String>,
@@ -24,18 +26,19 @@ impl PredictState {
         self.job.is_some()
     }
 
-    /// Classifies `photos` with the run in `run_dir` on a background thread.
+    /// Classifies `photos` with the model at `model` (a run folder or a bundle) on a background
+    /// thread.
     pub fn classify(
         &mut self,
         ctx: &egui::Context,
-        run_dir: PathBuf,
+        model: PathBuf,
         device: burn::prelude::Device,
         photos: Vec<PathBuf>,
     ) {
         self.photos = photos.clone();
         self.results.clear();
         self.job = Some(Job::spawn("skiplane-predict", ctx, move || {
-            let model = TrainedModel::from_run(&run_dir, &device)?;
+            let model = TrainedModel::open(&model, &device)?;
             let results = model.classify(&photos);
             Ok((model.classes.clone(), results))
         }));
@@ -88,26 +91,47 @@ pub fn predict_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         .filter(|(_, r)| r.report.is_some() && r.run_dir.is_some())
         .map(|(i, _)| i)
         .collect();
-    let Some(&latest) = finished.last() else {
-        ui.label("Finish a training run, then pick or drop photos here to classify them.");
-        return;
-    };
     let chosen = app
         .predict
         .run
         .filter(|i| finished.contains(i))
-        .unwrap_or(latest);
+        .or(finished.last().copied());
     ui.horizontal(|ui| {
         ui.label("Model:");
         for &i in &finished {
+            let selected = app.predict.bundle.is_none() && chosen == Some(i);
             if ui
-                .selectable_label(chosen == i, &app.trainer.runs[i].name)
+                .selectable_label(selected, &app.trainer.runs[i].name)
                 .clicked()
             {
                 app.predict.run = Some(i);
+                app.predict.bundle = None;
             }
         }
+        if let Some(bundle) = &app.predict.bundle {
+            let name = bundle
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = ui.selectable_label(true, name);
+        }
+        if ui.button("Open a bundle…").clicked()
+            && let Some(path) = rfd::FileDialog::new()
+                .add_filter("Skiplane bundle", &["skiplane"])
+                .pick_file()
+        {
+            app.predict.bundle = Some(path);
+        }
     });
+    let model: Option<PathBuf> = app
+        .predict
+        .bundle
+        .clone()
+        .or_else(|| chosen.and_then(|i| app.trainer.runs[i].run_dir.clone()));
+    let Some(model) = model else {
+        ui.label("Finish a training run (or open a bundle), then pick or drop photos here to classify them.");
+        return;
+    };
     let mut picked = None;
     ui.horizontal(|ui| {
         if ui.button("Pick photos…").clicked() {
@@ -122,7 +146,7 @@ pub fn predict_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     });
     if let Some(paths) = picked {
         let photos = photos_in(&paths);
-        app.classify(chosen, photos);
+        app.classify_with(model, photos);
     }
     if app.predict.busy() {
         ui.horizontal(|ui| {
