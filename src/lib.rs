@@ -10,4 +10,5 @@ pub mod files;
 pub mod model;
 pub mod tensor_io;
 pub mod train;
+pub mod units;
 pub mod weights;

@@ -331,8 +331,13 @@ impl Trainer {
         }
     }
 
-    /// The last two finished runs, for the Compare panel.
-    pub fn finished_runs(&self) -> Vec<&RunView> {
-        self.runs.iter().filter(|r| r.report.is_some()).collect()
+    /// Indices of the runs that finished with a report (and so have a run folder), oldest first.
+    pub fn finished_indices(&self) -> Vec<usize> {
+        self.runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.report.is_some() && r.run_dir.is_some())
+            .map(|(i, _)| i)
+            .collect()
     }
 }

@@ -8,14 +8,7 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
 pub fn compare_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     ui.heading("Compare");
-    let finished: Vec<usize> = app
-        .trainer
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.report.is_some())
-        .map(|(i, _)| i)
-        .collect();
+    let finished = app.trainer.finished_indices();
     if finished.len() < 2 {
         ui.label("Train two runs (the Train panel's Compare button trains A, then B) to compare them here.");
         return;

@@ -15,14 +15,7 @@ pub struct EvaluateState {
 
 pub fn evaluate_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     ui.heading("Evaluate");
-    let finished: Vec<usize> = app
-        .trainer
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.report.is_some())
-        .map(|(i, _)| i)
-        .collect();
+    let finished = app.trainer.finished_indices();
     let Some(&latest) = finished.last() else {
         ui.label("Finish a training run to see its confusion matrix here.");
         return;

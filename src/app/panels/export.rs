@@ -38,14 +38,7 @@ impl ExportState {
 
 pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     ui.heading("Export");
-    let finished: Vec<usize> = app
-        .trainer
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.report.is_some() && r.run_dir.is_some())
-        .map(|(i, _)| i)
-        .collect();
+    let finished = app.trainer.finished_indices();
     let Some(&latest) = finished.last() else {
         ui.label("Finish a training run to export its model.");
         return;

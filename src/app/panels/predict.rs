@@ -83,14 +83,7 @@ pub fn photos_in(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 pub fn predict_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     ui.heading("Predict");
-    let finished: Vec<usize> = app
-        .trainer
-        .runs
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.report.is_some() && r.run_dir.is_some())
-        .map(|(i, _)| i)
-        .collect();
+    let finished = app.trainer.finished_indices();
     let chosen = app
         .predict
         .run

@@ -88,15 +88,4 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Thousands separators.
-pub fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::units::group_digits;
