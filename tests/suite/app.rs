@@ -7,6 +7,7 @@ use egui_kittest::kittest::Queryable;
 use skiplane::app::{ArchitectureSlot, Settings, SkiplaneApp, Tab};
 use skiplane::backend::cpu_device;
 use skiplane::model::Architecture;
+use skiplane::units::group_digits;
 use std::path::PathBuf;
 
 fn sample_dataset() -> PathBuf {
@@ -46,18 +47,6 @@ fn step_until(
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     panic!("gave up waiting for {what}");
-}
-
-fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn open_sample(harness: &mut Harness<'static, SkiplaneApp>) {
