@@ -12,14 +12,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(folder)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".skiplane-")
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
+    let mut temp = temp_file_in(folder, ".skiplane-")?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// A temporary file in `folder`, to be renamed over a destination. Readable as a normally created
+/// file would be (0666 less the umask): tempfile's default of owner-only would leave exported
+/// models and downloaded weights unreadable to other users and tools.
+pub fn temp_file_in(folder: &Path, prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(folder)
 }
 
 /// SHA-256 of a file's content, as lowercase hex.

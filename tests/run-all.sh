@@ -11,6 +11,9 @@ dpkg -s libvulkan1 >/dev/null 2>&1 || need_packages+=(libvulkan1)
 # The window test runs the real app under a virtual X server; winit loads libxkbcommon-x11.
 dpkg -s xvfb >/dev/null 2>&1 || need_packages+=(xvfb)
 dpkg -s libxkbcommon-x11-0 >/dev/null 2>&1 || need_packages+=(libxkbcommon-x11-0)
+# The ONNX tests run exported models in onnxruntime, installed from PyPI into a virtual environment.
+command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
 if [ ${#need_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,6 +21,18 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_packages[@]}"
 fi
+
+# onnxruntime from PyPI, in target/ so a fresh clone builds it once and `cargo clean` removes it.
+onnx_venv=target/onnxruntime-venv
+if ! "$onnx_venv/bin/python" -c 'import onnxruntime, numpy' >/dev/null 2>&1; then
+  echo "installing onnxruntime and numpy from PyPI into $onnx_venv (the ONNX export tests run it)"
+  rm -rf "$onnx_venv"
+  python3 -m venv "$onnx_venv"
+  "$onnx_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "onnxruntime>=1.20,<2" "numpy>=1.26,<3"
+fi
+export SKIPLANE_PYTHON="$PWD/$onnx_venv/bin/python"
+export SKIPLANE_REQUIRE_ONNXRUNTIME=1
 
 # The wgpu parity tests must run (on lavapipe if there is no GPU), not skip.
 export SKIPLANE_REQUIRE_WGPU=1

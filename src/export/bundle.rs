@@ -80,10 +80,8 @@ pub fn write_bundle(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let io = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", out.display());
-    let temp = tempfile::Builder::new()
-        .prefix(".skiplane-export-")
-        .tempfile_in(folder)
-        .map_err(|e| io(&e))?;
+    std::fs::create_dir_all(folder).map_err(|e| io(&e))?;
+    let temp = crate::files::temp_file_in(folder, ".skiplane-export-").map_err(|e| io(&e))?;
     let mut zip = zip::ZipWriter::new(temp);
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

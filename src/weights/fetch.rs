@@ -193,11 +193,7 @@ pub fn download_verified(
         .and_then(|v| v.parse::<u64>().ok());
     let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
 
-    let mut temp = tempfile::Builder::new()
-        .prefix(".download-")
-        .suffix(".part")
-        .tempfile_in(folder)
-        .map_err(|e| io(folder, e))?;
+    let mut temp = crate::files::temp_file_in(folder, ".download-").map_err(|e| io(folder, e))?;
     let mut hasher = Sha256::new();
     let mut received = 0u64;
     let mut buffer = vec![0u8; 1 << 16];
@@ -262,10 +258,7 @@ pub fn import_official(source: &Path) -> Result<Option<PathBuf>, FetchError> {
     let folder = weights_cache_dir()?;
     std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
     let dest = folder.join(weights.file_name);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".import-")
-        .tempfile_in(&folder)
-        .map_err(|e| io(&folder, e))?;
+    let mut temp = crate::files::temp_file_in(&folder, ".import-").map_err(|e| io(&folder, e))?;
     let mut input = std::fs::File::open(source).map_err(|e| io(source, e))?;
     std::io::copy(&mut input, &mut temp).map_err(|e| io(source, e))?;
     temp.as_file().sync_all().map_err(|e| io(temp.path(), e))?;

@@ -272,6 +272,10 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
     harness.run_steps(2);
     let destination = runs.path().join("model.safetensors");
     harness.state_mut().export.destination = destination.display().to_string();
+    harness
+        .get_by_label("safetensors, torchvision keys")
+        .click();
+    harness.run_steps(1);
     harness.get_by_label("Export model").click();
     harness.run_steps(1);
     step_until(&mut harness, "the export", |app| !app.export.busy());
@@ -287,6 +291,20 @@ fn training_plots_live_points_then_evaluate_and_compare_show_the_runs() {
     harness.get_by_label("Replace it").click();
     harness.run_steps(1);
     step_until(&mut harness, "the second export", |app| !app.export.busy());
+
+    // ONNX: choosing the format renames the destination, and the labels land beside it.
+    harness.get_by_label("ONNX (+ labels.txt)").click();
+    harness.run_steps(1);
+    let onnx = runs.path().join("model.onnx");
+    assert_eq!(
+        harness.state().export.destination,
+        onnx.display().to_string()
+    );
+    harness.get_by_label("Export model").click();
+    harness.run_steps(1);
+    step_until(&mut harness, "the ONNX export", |app| !app.export.busy());
+    assert!(onnx.is_file());
+    assert!(runs.path().join("model.labels.txt").is_file());
 
     // The bundle format, then the bundle classifies in Predict as the run did.
     let bundle = runs.path().join("model.skiplane");

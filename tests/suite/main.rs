@@ -7,6 +7,7 @@ mod data;
 mod export;
 mod fetch;
 mod labelling;
+mod onnx_export;
 mod parity;
 mod preprocess;
 mod presets;

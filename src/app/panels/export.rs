@@ -1,9 +1,10 @@
-//! The Export panel: a finished run's model written to a file — the Skiplane bundle, or
-//! safetensors with torchvision's key names — to a destination from the save dialog or typed; an
+//! The Export panel: a finished run's model written to a file — the Skiplane bundle,
+//! safetensors with torchvision's key names, ONNX, or all three — to a destination from the save dialog or typed; an
 //! existing file is only replaced after the user confirms.
 
 use crate::app::SkiplaneApp;
 use crate::app::background::Job;
+use crate::export::ExportFormat;
 use std::path::PathBuf;
 
 #[derive(Default)]
@@ -11,8 +12,7 @@ pub struct ExportState {
     /// Index into the trainer's runs.
     pub run: Option<usize>,
     pub destination: String,
-    /// The Skiplane bundle (true) or torchvision-keyed safetensors.
-    pub bundle: bool,
+    pub format: ExportFormat,
     /// The destination exists: waiting for "Replace".
     pub confirm_replace: bool,
     job: Option<Job<Result<String, String>>>,
@@ -61,17 +61,25 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     });
     ui.horizontal(|ui| {
         ui.label("Format:");
-        ui.selectable_value(&mut app.export.bundle, true, "Skiplane bundle (.skiplane)");
-        ui.selectable_value(
-            &mut app.export.bundle,
-            false,
-            "safetensors, torchvision keys",
-        );
+        for format in ExportFormat::ALL {
+            if ui
+                .selectable_value(&mut app.export.format, format, format.label())
+                .clicked()
+            {
+                // A typed or chosen name follows the format: model.safetensors → model.onnx.
+                let typed = PathBuf::from(app.export.destination.trim());
+                if ExportFormat::from_path(&typed).is_some() {
+                    let renamed = typed.with_extension(format.extension());
+                    app.export.destination = renamed.display().to_string();
+                }
+            }
+        }
     });
-    ui.small(if app.export.bundle {
-        "One file with the model, class names, preprocessing and report: the Predict panel and `skiplane predict` open it."
-    } else {
-        "`torchvision.models.<arch>(num_classes=N).load_state_dict(safetensors.torch.load_file(path))` loads it; class names and preprocessing are in its metadata."
+    ui.small(match app.export.format {
+        ExportFormat::Skiplane => "One file with the model, class names, preprocessing and report: the Predict panel and `skiplane predict` open it.",
+        ExportFormat::Safetensors => "`torchvision.models.<arch>(num_classes=N).load_state_dict(safetensors.torch.load_file(path))` loads it; class names and preprocessing are in its metadata.",
+        ExportFormat::Onnx => "ONNX opset 18 for onnxruntime, OpenCV, TensorRT…: input `input` (N, 3, H, W, normalized), output `logits`; class names and preprocessing in its metadata, and one class per line in <name>.labels.txt.",
+        ExportFormat::All => "The bundle, safetensors and ONNX (+ labels.txt) side by side, named after the file you choose.",
     });
     ui.horizontal(|ui| {
         let label = ui.label("Save to:");
@@ -81,11 +89,7 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 .desired_width(360.0),
         )
         .labelled_by(label.id);
-        let extension = if app.export.bundle {
-            "skiplane"
-        } else {
-            "safetensors"
-        };
+        let extension = app.export.format.extension();
         if ui.button("Choose…").clicked()
             && let Some(path) = rfd::FileDialog::new()
                 .add_filter(extension, &[extension])
@@ -100,7 +104,13 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     let mut start = false;
     ui.add_enabled_ui(ready, |ui| {
         if ui.button("Export model").clicked() {
-            if destination.exists() {
+            if app
+                .export
+                .format
+                .destinations(&destination)
+                .iter()
+                .any(|path| path.exists())
+            {
                 app.export.confirm_replace = true;
             } else {
                 start = true;
@@ -111,7 +121,7 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.colored_label(
                 egui::Color32::from_rgb(230, 170, 40),
-                format!("{} exists.", destination.display()),
+                format!("{} (or a file beside it) exists.", destination.display()),
             );
             if ui.button("Replace it").clicked() {
                 app.export.confirm_replace = false;
@@ -139,13 +149,10 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             return;
         };
         let ctx = ui.ctx().clone();
-        let bundle = app.export.bundle;
+        let format = app.export.format;
+        // The user saw the destination and confirmed replacing it, if it existed.
         app.export.job = Some(Job::spawn("skiplane-export", &ctx, move || {
-            if bundle {
-                return crate::export::bundle::write_bundle(&run_dir, &destination, &device, true);
-            }
-            // The user saw the destination and confirmed replacing it, if it existed.
-            crate::export::export_run_safetensors(&run_dir, &destination, &device, true)
+            format.export(&run_dir, &destination, &device, true)
         }));
     }
 }
