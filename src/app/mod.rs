@@ -383,11 +383,15 @@ impl eframe::App for SkiplaneApp {
     }
 }
 
+/// The window's application id (Wayland app_id, X11 WM_CLASS): the desktop entry's
+/// `StartupWMClass` and file name must match it for the dock to group the window with its icon.
+pub const APP_ID: &str = "skiplane";
+
 /// Opens the window. Returns when it closes.
 pub fn run_native() -> eframe::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Skiplane")
-        .with_app_id("skiplane")
+        .with_app_id(APP_ID)
         .with_inner_size([1200.0, 800.0])
         .with_min_inner_size([800.0, 560.0])
         .with_drag_and_drop(true);

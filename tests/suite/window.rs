@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct KillOnDrop(Child);
+pub struct KillOnDrop(pub Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -64,57 +64,118 @@ fn distinct_colours(pixels: &[[u8; 3]]) -> usize {
     seen.len()
 }
 
-#[test]
-fn the_window_opens_under_xvfb_and_draws_the_app() {
-    let required = std::env::var("SKIPLANE_REQUIRE_XVFB").as_deref() == Ok("1");
-    if Command::new("Xvfb")
-        .arg("-help")
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        assert!(
-            !required,
-            "SKIPLANE_REQUIRE_XVFB=1 but Xvfb is not installed"
-        );
-        eprintln!("skipped: Xvfb is not installed");
-        return;
-    }
-    let scratch = tempfile::tempdir().unwrap();
-    let fbdir = scratch.path().join("fb");
-    std::fs::create_dir_all(&fbdir).unwrap();
-    let display = format!(":{}", 90 + std::process::id() % 500);
-    let _xvfb = KillOnDrop(
-        Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-                "-fbdir",
-            ])
-            .arg(&fbdir)
-            .stdout(Stdio::null())
+/// A virtual X screen whose pixels the test can read.
+pub struct VirtualScreen {
+    pub display: String,
+    screen_file: PathBuf,
+    _xvfb: KillOnDrop,
+}
+
+impl VirtualScreen {
+    /// Starts Xvfb on a free-ish display number, writing its screen under `scratch`; `None` (with
+    /// a message) when Xvfb is missing, unless `SKIPLANE_REQUIRE_XVFB=1`.
+    pub fn start(scratch: &Path) -> Option<VirtualScreen> {
+        let required = std::env::var("SKIPLANE_REQUIRE_XVFB").as_deref() == Ok("1");
+        if Command::new("Xvfb")
+            .arg("-help")
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    let runtime = scratch.path().join("runtime");
+            .status()
+            .is_err()
+        {
+            assert!(
+                !required,
+                "SKIPLANE_REQUIRE_XVFB=1 but Xvfb is not installed"
+            );
+            eprintln!("skipped: Xvfb is not installed");
+            return None;
+        }
+        let fbdir = scratch.join("fb");
+        std::fs::create_dir_all(&fbdir).unwrap();
+        // Distinct per test (two tests in one process start screens).
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let display = format!(":{}", 90 + (std::process::id() % 400) * 2 + n);
+        let xvfb = KillOnDrop(
+            Command::new("Xvfb")
+                .args([
+                    display.as_str(),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                    "-fbdir",
+                ])
+                .arg(&fbdir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        Some(VirtualScreen {
+            display,
+            screen_file: fbdir.join("Xvfb_screen0"),
+            _xvfb: xvfb,
+        })
+    }
+
+    /// Waits (up to 90 s) until the screen is no longer one flat colour, calling `still_running`
+    /// meanwhile (it returns the reason when the app has gone); then lets the first frames
+    /// finish and returns the picture.
+    pub fn wait_until_drawn(
+        &self,
+        mut still_running: impl FnMut() -> Result<(), String>,
+    ) -> image::RgbImage {
+        let started = Instant::now();
+        let mut drawn = None;
+        while started.elapsed() < Duration::from_secs(90) {
+            std::thread::sleep(Duration::from_millis(500));
+            if let Err(reason) = still_running() {
+                panic!("the app exited before drawing: {reason}");
+            }
+            if let Some((w, h, pixels)) = read_xwd(&self.screen_file)
+                && distinct_colours(&pixels) > 16
+            {
+                drawn = Some((w, h, pixels));
+                break;
+            }
+        }
+        let Some((width, height, pixels)) = drawn else {
+            panic!("the screen stayed blank for 90 s");
+        };
+        std::thread::sleep(Duration::from_secs(2));
+        let (width, height, pixels) =
+            read_xwd(&self.screen_file).unwrap_or((width, height, pixels));
+        let raw: Vec<u8> = pixels.iter().flatten().copied().collect();
+        image::RgbImage::from_raw(width, height, raw).unwrap()
+    }
+}
+
+/// A private runtime folder, as Mesa and winit want one.
+pub fn runtime_dir(scratch: &Path) -> PathBuf {
+    let runtime = scratch.join("runtime");
     std::fs::create_dir_all(&runtime).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
+    runtime
+}
+
+#[test]
+fn the_window_opens_under_xvfb_and_draws_the_app() {
+    let scratch = tempfile::tempdir().unwrap();
+    let Some(screen) = VirtualScreen::start(scratch.path()) else {
+        return;
+    };
     let log = scratch.path().join("app.log");
     let mut app = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_skiplane"))
-            .env("DISPLAY", &display)
+            .env("DISPLAY", &screen.display)
             .env_remove("WAYLAND_DISPLAY")
-            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_RUNTIME_DIR", runtime_dir(scratch.path()))
             .env("XDG_CONFIG_HOME", scratch.path().join("config"))
             .env("XDG_DATA_HOME", scratch.path().join("data"))
             .env("SKIPLANE_BACKEND", "cpu")
@@ -123,39 +184,15 @@ fn the_window_opens_under_xvfb_and_draws_the_app() {
             .spawn()
             .unwrap(),
     );
-    let screen = fbdir.join("Xvfb_screen0");
-    let started = Instant::now();
-    let mut drawn = None;
-    while started.elapsed() < Duration::from_secs(90) {
-        std::thread::sleep(Duration::from_millis(500));
-        if let Some(status) = app.0.try_wait().unwrap() {
-            panic!(
-                "skiplane exited ({status}) before drawing:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        if let Some((w, h, pixels)) = read_xwd(&screen)
-            && distinct_colours(&pixels) > 16
-        {
-            drawn = Some((w, h, pixels));
-            break;
-        }
-    }
-    let Some((width, height, pixels)) = drawn else {
-        panic!(
-            "the screen stayed blank for 90 s:\n{}",
+    let picture = screen.wait_until_drawn(|| match app.0.try_wait().unwrap() {
+        Some(status) => Err(format!(
+            "{status}\n{}",
             std::fs::read_to_string(&log).unwrap_or_default()
-        );
-    };
-    // Give it a moment to finish the first frames, then keep the picture.
-    std::thread::sleep(Duration::from_secs(2));
-    let (width, height, pixels) = read_xwd(&screen).unwrap_or((width, height, pixels));
+        )),
+        None => Ok(()),
+    });
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("window-screenshot.png");
-    let raw: Vec<u8> = pixels.iter().flatten().copied().collect();
-    image::RgbImage::from_raw(width, height, raw)
-        .unwrap()
-        .save(&out)
-        .unwrap();
+    picture.save(&out).unwrap();
     eprintln!("screenshot: {}", out.display());
     assert!(
         app.0.try_wait().unwrap().is_none(),
