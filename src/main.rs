@@ -7,11 +7,13 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("skiplane=info"))
-        .format_timestamp(None)
-        .format_target(false)
-        .init();
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if cli.command.is_none() {
+        // No command: the desktop window, with its log file and crash dialog.
+        return skiplane::app::launch();
+    }
+    skiplane::logging::init_cli_logging();
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

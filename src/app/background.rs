@@ -2,12 +2,33 @@
 
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
+/// What a job yields when its work panicked.
+pub trait FromPanic {
+    fn from_panic(message: String) -> Self;
+}
+
+impl<T> FromPanic for Result<T, String> {
+    fn from_panic(message: String) -> Self {
+        let log = crate::logging::log_path()
+            .map(|p| format!("; details in {}", p.display()))
+            .unwrap_or_default();
+        Err(format!("crashed (a bug in Skiplane): {message}{log}"))
+    }
+}
+
+/// Adapter discovery that panics (a broken GPU driver) leaves the app on the CPU.
+impl FromPanic for crate::backend::SelectedDevice {
+    fn from_panic(message: String) -> Self {
+        crate::backend::cpu_device(format!("GPU detection failed: {message}"))
+    }
+}
+
 pub struct Job<T> {
     receiver: Receiver<T>,
     done: bool,
 }
 
-impl<T: Send + 'static> Job<T> {
+impl<T: FromPanic + Send + 'static> Job<T> {
     /// Runs `work` on a thread named `name`; the window repaints when it is done.
     pub fn spawn(
         name: &str,
@@ -19,7 +40,13 @@ impl<T: Send + 'static> Job<T> {
         let spawned = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
-                let _ = sender.send(work());
+                // A panic (a bug, or a driver's) becomes the job's failure, not a job that never
+                // ends; the panic hook has logged it with its backtrace.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                    .unwrap_or_else(|panic| {
+                        T::from_panic(crate::logging::panic_message(panic.as_ref()))
+                    });
+                let _ = sender.send(outcome);
                 ctx.request_repaint();
             });
         if let Err(e) = spawned {

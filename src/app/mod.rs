@@ -4,6 +4,7 @@
 
 mod actions;
 pub(crate) mod background;
+pub mod crash;
 mod log;
 pub mod panels;
 mod settings;
@@ -44,6 +45,10 @@ pub struct SkiplaneApp {
     pub confirm_quit: bool,
     quit_confirmed: bool,
     actions: Vec<Action>,
+    pub welcome: panels::welcome::WelcomeState,
+    /// A panic caught in a frame, shown until dismissed.
+    pub crash: Option<crash::CrashReport>,
+    test_panic: bool,
 }
 
 pub struct DatasetView {
@@ -66,6 +71,8 @@ pub fn sample_dataset() -> Option<PathBuf> {
         && let Some(dir) = exe.parent()
     {
         candidates.push(dir.join("../share/skiplane/datasets/gcompris4"));
+        // macOS app bundle (cargo-packager resources): Skiplane.app/Contents/Resources.
+        candidates.push(dir.join("../Resources/datasets/gcompris4"));
         candidates.push(dir.join("datasets/gcompris4"));
     }
     candidates.into_iter().find(|p| p.is_dir())
@@ -102,6 +109,9 @@ impl SkiplaneApp {
             confirm_quit: false,
             quit_confirmed: false,
             actions: Vec::new(),
+            welcome: Default::default(),
+            crash: None,
+            test_panic: false,
         }
     }
 
@@ -199,7 +209,33 @@ impl SkiplaneApp {
     }
 
     /// One frame: take in background results, draw, then apply what the user asked for.
+    /// Draws one frame. A panic inside it (a bug) is caught here: the frame is dropped, the panic
+    /// hook has logged the backtrace, and a dialog says so — the window does not vanish.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.draw_frame(ui)));
+        if let Err(panic) = drawn {
+            let message = crate::logging::panic_message(panic.as_ref());
+            self.crash = Some(crash::CrashReport::new(message));
+            self.actions.clear();
+            ui.ctx().request_repaint();
+        }
+        if let Some(report) = &self.crash
+            && crash::crash_dialog_ui(report, ui.ctx())
+        {
+            self.crash = None;
+        }
+    }
+
+    /// Makes the next frame panic, to try the crash handling (`SKIPLANE_TEST_PANIC=frame`).
+    #[doc(hidden)]
+    pub fn panic_in_next_frame(&mut self) {
+        self.test_panic = true;
+    }
+
+    fn draw_frame(&mut self, ui: &mut egui::Ui) {
+        if std::mem::take(&mut self.test_panic) {
+            panic!("a test panic, asked for with SKIPLANE_TEST_PANIC");
+        }
         let ctx = ui.ctx().clone();
         if self.ctx.is_none() {
             // The Label panel shows photos at full size through egui's image loaders.
@@ -214,7 +250,30 @@ impl SkiplaneApp {
             .resizable(false)
             .exact_size(130.0)
             .show(ui, |ui| self.navigation_ui(ui));
-        egui::CentralPanel::default_margins().show(ui, |ui| match self.settings.tab {
+        if !self.settings.welcomed {
+            egui::CentralPanel::default_margins()
+                .show(ui, |ui| panels::welcome::welcome_ui(self, ui));
+        } else {
+            egui::CentralPanel::default_margins().show(ui, |ui| self.tab_ui(ui));
+        }
+        self.log.toasts_ui(&ctx);
+        self.quit_ui(&ctx);
+        if self.trainer.is_busy()
+            || self.scan.is_some()
+            || self.thumbnails.is_busy()
+            || self.predict.busy()
+            || self.weights.busy()
+            || self.export.busy()
+            || self.welcome.busy()
+        {
+            // Progress bars and plots move while work runs.
+            ctx.request_repaint_after(std::time::Duration::from_millis(200));
+        }
+        self.handle_actions();
+    }
+
+    fn tab_ui(&mut self, ui: &mut egui::Ui) {
+        match self.settings.tab {
             Tab::Data => panels::data::data_panel_ui(self, ui),
             Tab::Label => panels::label::label_panel_ui(self, ui),
             Tab::Architecture => panels::architecture::architecture_panel_ui(self, ui),
@@ -224,20 +283,8 @@ impl SkiplaneApp {
             Tab::Predict => panels::predict::predict_panel_ui(self, ui),
             Tab::Export => panels::export::export_panel_ui(self, ui),
             Tab::Log => self.log.log_panel_ui(ui),
-        });
-        self.log.toasts_ui(&ctx);
-        self.quit_ui(&ctx);
-        if self.trainer.is_busy()
-            || self.scan.is_some()
-            || self.thumbnails.is_busy()
-            || self.predict.busy()
-            || self.weights.busy()
-            || self.export.busy()
-        {
-            // Progress bars and plots move while work runs.
-            ctx.request_repaint_after(std::time::Duration::from_millis(200));
+            Tab::About => panels::about::about_panel_ui(self, ui),
         }
-        self.handle_actions();
     }
 
     /// Closing the window while a run trains asks whether to stop it; either way the run folder
@@ -411,7 +458,45 @@ pub fn run_native() -> eframe::Result<()> {
                 .storage
                 .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(SkiplaneApp::new(settings)))
+            let mut app = SkiplaneApp::new(settings);
+            if std::env::var(TEST_PANIC_ENV).as_deref() == Ok("frame") {
+                app.panic_in_next_frame();
+            }
+            Ok(Box::new(app))
         }),
     )
+}
+
+/// `SKIPLANE_TEST_PANIC=frame` makes the window's first frame panic, to see (and test) that a bug
+/// ends in a dialog and a logged backtrace rather than a vanished window.
+pub const TEST_PANIC_ENV: &str = "SKIPLANE_TEST_PANIC";
+
+/// The way in from a desktop entry (no terminal): the log goes to a file as well, panics are
+/// logged with their backtraces, and if the window cannot open — or a panic escapes it — a native
+/// dialog says so and where the log is, instead of the app silently vanishing.
+pub fn launch() -> std::process::ExitCode {
+    let log_path = crate::logging::init_app_logging();
+    crate::logging::install_panic_hook();
+    let failure = match std::panic::catch_unwind(run_native) {
+        Ok(Ok(())) => return std::process::ExitCode::SUCCESS,
+        Ok(Err(e)) => format!("The window could not open: {e}"),
+        Err(panic) => format!(
+            "Skiplane stopped on a bug: {}",
+            crate::logging::panic_message(panic.as_ref())
+        ),
+    };
+    ::log::error!("{failure}");
+    let log = log_path.map_or("the terminal (stderr)".to_string(), |p| {
+        p.display().to_string()
+    });
+    rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title("Skiplane")
+        .set_description(format!(
+            "{failure}\n\nThe details are in {log}.\nIf no GPU driver works, SKIPLANE_BACKEND=cpu \
+             still needs a display (X11 or Wayland) for the window."
+        ))
+        .set_buttons(rfd::MessageButtons::Ok)
+        .show();
+    std::process::ExitCode::FAILURE
 }

@@ -17,10 +17,11 @@ pub enum Tab {
     Predict,
     Export,
     Log,
+    About,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 9] = [
+    pub const ALL: [Tab; 10] = [
         Tab::Data,
         Tab::Label,
         Tab::Architecture,
@@ -30,6 +31,7 @@ impl Tab {
         Tab::Predict,
         Tab::Export,
         Tab::Log,
+        Tab::About,
     ];
 
     pub fn title(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Tab {
             Tab::Predict => "Predict",
             Tab::Export => "Export",
             Tab::Log => "Log",
+            Tab::About => "About",
         }
     }
 }
@@ -202,6 +205,8 @@ pub struct Settings {
     pub recent_folders: Vec<PathBuf>,
     pub slots: [ArchitectureSlot; 2],
     pub training: TrainSettings,
+    /// The welcome screen was seen and left (it shows on the first launch).
+    pub welcomed: bool,
 }
 
 impl Default for Settings {
@@ -214,6 +219,7 @@ impl Default for Settings {
                 ArchitectureSlot::preset("densenet121"),
             ],
             training: TrainSettings::default(),
+            welcomed: false,
         }
     }
 }

@@ -10,7 +10,17 @@ pub fn status_bar_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 ui.label("detecting the compute backend…");
             }
             BackendView::Ready(device) => {
-                ui.label(&device.description).on_hover_text(&device.reason);
+                let text = match device.kind {
+                    // Say why the GPU is not used (none found, software only, a driver failure,
+                    // or SKIPLANE_BACKEND=cpu): training is slower and the user should know.
+                    crate::backend::BackendKind::Cpu => format!(
+                        "{} · GPU not used: {}",
+                        device.description,
+                        short_reason(&device.reason)
+                    ),
+                    crate::backend::BackendKind::Wgpu => device.description.clone(),
+                };
+                ui.label(text).on_hover_text(&device.reason);
             }
         }
         ui.separator();
@@ -40,4 +50,11 @@ pub fn status_bar_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             ));
         }
     });
+}
+
+/// The reason up to its first parenthesis or colon detail: "only software adapters found (…)"
+/// → "only software adapters found".
+fn short_reason(reason: &str) -> &str {
+    let end = reason.find(" (").unwrap_or(reason.len());
+    reason[..end].trim()
 }

@@ -23,16 +23,22 @@ fn ron_text<T: Serialize>(value: &T) -> String {
 /// Overrides where runs started from the desktop app go.
 pub const DATA_DIR_ENV: &str = "SKIPLANE_DATA_DIR";
 
-/// The folder the desktop app keeps its runs in: `$SKIPLANE_DATA_DIR/runs`, else the platform's
-/// data folder (e.g. `~/.local/share/skiplane/runs`).
+/// The desktop app's data folder (runs, logs): `$SKIPLANE_DATA_DIR`, else the platform's data
+/// folder (e.g. `~/.local/share/skiplane`); `None` when the platform has no home for this user.
+pub fn app_data_dir() -> Option<PathBuf> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            directories::ProjectDirs::from("", "", "skiplane").map(|d| d.data_dir().to_path_buf())
+        }
+    }
+}
+
+/// The folder the desktop app keeps its runs in: `<data folder>/runs`.
 pub fn app_runs_dir() -> PathBuf {
-    let base = match std::env::var_os(DATA_DIR_ENV) {
-        Some(dir) => PathBuf::from(dir),
-        None => directories::ProjectDirs::from("", "", "skiplane")
-            .map(|d| d.data_dir().to_path_buf())
-            .unwrap_or_else(|| PathBuf::from("skiplane-data")),
-    };
-    base.join("runs")
+    app_data_dir()
+        .unwrap_or_else(|| PathBuf::from("skiplane-data"))
+        .join("runs")
 }
 
 impl RunFolder {

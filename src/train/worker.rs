@@ -137,11 +137,7 @@ fn spawn_worker(
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let text = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "unknown error".into());
+    let text = crate::logging::panic_message(panic.as_ref());
     if text.to_ascii_lowercase().contains("memory") || text.contains("alloc") {
         format!("{text} (out of memory? try a smaller batch size or image size)")
     } else {

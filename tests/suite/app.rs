@@ -26,7 +26,17 @@ fn harness(runs_dir: &std::path::Path) -> Harness<'static, SkiplaneApp> {
         // that use a cache pass their own to a child process.
         unsafe { std::env::set_var("SKIPLANE_CACHE_DIR", cache) };
     });
-    let mut app = SkiplaneApp::with_device(Settings::default(), cpu_device("test"));
+    let settings = Settings {
+        welcomed: true,
+        ..Settings::default()
+    };
+    harness_with(settings, runs_dir)
+}
+
+/// As [`harness`], with `settings` as restored from a previous launch (or the defaults of a first
+/// one).
+fn harness_with(settings: Settings, runs_dir: &std::path::Path) -> Harness<'static, SkiplaneApp> {
+    let mut app = SkiplaneApp::with_device(settings, cpu_device("test"));
     app.trainer.runs_dir = runs_dir.to_path_buf();
     Harness::builder()
         .with_size([1280.0, 860.0])
@@ -492,4 +502,72 @@ fn a_weights_file_is_checked_against_the_slot_before_it_is_used() {
     assert_eq!(slot.weights_file.as_ref(), Some(&right));
     assert!(slot.pretrained);
     assert_eq!(slot.weights().as_deref(), right.to_str());
+}
+
+#[test]
+fn the_first_run_screen_explains_weights_and_leads_to_the_photos() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness_with(Settings::default(), runs.path());
+    harness.run_steps(2);
+    harness.get_by_label("Welcome to Skiplane");
+    harness.get_by_label_contains("download.pytorch.org");
+    harness.get_by_label("resnet18-f37072fd.pth not downloaded yet");
+    harness.get_by_label("Download now");
+    harness.get_by_label("Import a weights file…");
+
+    // Going on without weights: both slots train from scratch, and the panels come back.
+    harness
+        .get_by_label("Continue without (train from scratch)")
+        .click();
+    harness.run_steps(2);
+    assert!(harness.state().settings.welcomed);
+    assert!(harness.state().settings.slots.iter().all(|s| !s.pretrained));
+    assert!(harness.query_by_label("Welcome to Skiplane").is_none());
+
+    // About brings the page back; the sample dataset opens from it, in the Data panel.
+    harness.get_by_label("About").click();
+    harness.run_steps(2);
+    harness.get_by_label("Show the welcome screen").click();
+    harness.run_steps(2);
+    harness.get_by_label("Open the sample dataset").click();
+    step_until(&mut harness, "the sample scan", |app| {
+        app.dataset.as_ref().is_some_and(|d| d.scanned.is_some())
+    });
+    assert_eq!(harness.state().settings.tab, Tab::Data);
+    assert!(harness.state().settings.welcomed);
+}
+
+#[test]
+fn about_lists_the_folders_and_the_status_bar_says_the_gpu_is_not_used() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    harness.get_by_label("About").click();
+    harness.run_steps(2);
+    for what in ["Settings", "Weights cache", "Runs", "Logs"] {
+        harness.get_by_label(what);
+    }
+    let cache = skiplane::weights::fetch::weights_cache_dir().unwrap();
+    harness.get_by_label(&cache.display().to_string());
+    harness.get_by_label_contains(&format!("Skiplane {}", env!("CARGO_PKG_VERSION")));
+    // On the CPU backend the status bar says the GPU is not used, and why.
+    harness.get_by_label_contains("GPU not used: test");
+}
+
+#[test]
+fn a_bug_in_a_frame_shows_a_dialog_and_the_app_goes_on() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    harness.run_steps(1);
+    harness.state_mut().panic_in_next_frame();
+    harness.run_steps(2);
+    harness.get_by_label("Something went wrong");
+    harness.get_by_label_contains("a test panic, asked for with SKIPLANE_TEST_PANIC");
+    harness.get_by_label("Continue").click();
+    harness.run_steps(2);
+    assert!(harness.state().crash.is_none());
+    assert!(harness.query_by_label("Something went wrong").is_none());
+    // The app still works: its panels open.
+    harness.get_by_label("Architecture").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().settings.tab, Tab::Architecture);
 }

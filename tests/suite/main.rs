@@ -8,6 +8,7 @@ mod export;
 mod fetch;
 mod labelling;
 mod onnx_export;
+mod packager_config;
 mod packaging;
 mod parity;
 mod preprocess;

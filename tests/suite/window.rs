@@ -178,6 +178,7 @@ fn the_window_opens_under_xvfb_and_draws_the_app() {
             .env("XDG_RUNTIME_DIR", runtime_dir(scratch.path()))
             .env("XDG_CONFIG_HOME", scratch.path().join("config"))
             .env("XDG_DATA_HOME", scratch.path().join("data"))
+            .env("SKIPLANE_DATA_DIR", scratch.path().join("skiplane-data"))
             .env("SKIPLANE_BACKEND", "cpu")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -197,5 +198,58 @@ fn the_window_opens_under_xvfb_and_draws_the_app() {
     assert!(
         app.0.try_wait().unwrap().is_none(),
         "the app is still running"
+    );
+    // Started without a terminal, it keeps a log file in its data folder.
+    let log_file = scratch.path().join("skiplane-data/logs/skiplane.log");
+    let logged = std::fs::read_to_string(&log_file).unwrap();
+    assert!(logged.contains("Skiplane 0.1.0 started"), "{logged}");
+}
+
+#[test]
+fn a_panic_in_the_window_is_logged_with_its_backtrace_and_shown_in_a_dialog() {
+    let scratch = tempfile::tempdir().unwrap();
+    let Some(screen) = VirtualScreen::start(scratch.path()) else {
+        return;
+    };
+    let data = scratch.path().join("skiplane-data");
+    // A previous session's log, to be rotated away.
+    std::fs::create_dir_all(data.join("logs")).unwrap();
+    std::fs::write(data.join("logs/skiplane.log"), "the last session\n").unwrap();
+    let mut app = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_skiplane"))
+            .env("DISPLAY", &screen.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("XDG_RUNTIME_DIR", runtime_dir(scratch.path()))
+            .env("XDG_CONFIG_HOME", scratch.path().join("config"))
+            .env("SKIPLANE_DATA_DIR", &data)
+            .env("SKIPLANE_BACKEND", "cpu")
+            .env(skiplane::app::TEST_PANIC_ENV, "frame")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let picture = screen.wait_until_drawn(|| match app.0.try_wait().unwrap() {
+        Some(status) => Err(status.to_string()),
+        None => Ok(()),
+    });
+    picture
+        .save(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("crash-dialog-screenshot.png"))
+        .unwrap();
+    assert!(
+        app.0.try_wait().unwrap().is_none(),
+        "the app is still running after the panic"
+    );
+    let logged = std::fs::read_to_string(data.join("logs/skiplane.log")).unwrap();
+    assert!(
+        logged.contains("panic in thread 'main'")
+            && logged.contains("a test panic, asked for with SKIPLANE_TEST_PANIC")
+            && logged.contains("backtrace:")
+            && logged.contains("draw_frame"),
+        "{logged}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("logs/skiplane.1.log")).unwrap(),
+        "the last session\n"
     );
 }

@@ -1,5 +1,6 @@
 //! One module per panel; each exports one `*_panel_ui` function.
 
+pub mod about;
 pub mod architecture;
 pub mod compare;
 pub mod data;
@@ -8,4 +9,5 @@ pub mod export;
 pub mod label;
 pub mod predict;
 pub mod train;
+pub mod welcome;
 pub mod widgets;
