@@ -2,7 +2,9 @@
 //! `desktop-file-validate` and names the window's app id; the icons are the sizes their folders
 //! say; and the `.deb` built by cargo-deb (from the binary these tests run) installs into a scratch
 //! dpkg root — where dpkg first refuses it for the run-time libraries it declares — and launches
-//! through its desktop entry (`gio launch`) under Xvfb to a drawn window, then uninstalls cleanly.
+//! through its desktop entry (`gio launch`) under Xvfb to a drawn window, then uninstalls cleanly;
+//! and the portable tarball, unpacked into a folder with a space in its name, registers itself for
+//! the user and launches from that entry the same way.
 //!
 //! The tools (desktop-file-utils, gio, dpkg-dev, Xvfb, cargo-deb) come from `tests/run-all.sh`,
 //! which sets `SKIPLANE_REQUIRE_PACKAGING=1`; elsewhere a missing tool skips with a message.
@@ -209,23 +211,48 @@ fn the_deb_installs_launches_from_its_desktop_entry_and_uninstalls() {
     );
 
     // Launched the way a desktop does it: through the entry, by name on PATH.
-    let Some(screen) = VirtualScreen::start(scratch.path()) else {
-        return;
-    };
-    let home = scratch.path().join("home");
     let path = format!(
         "{}:{}",
         root.join("usr/bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let desktop_file = root.join("usr/share/applications/skiplane.desktop");
+    if !launches_from_desktop_entry(&desktop_file, &installed, &path, scratch.path(), "deb") {
+        return;
+    }
+
+    let removal = run(scratch_dpkg_root(&root).args(["--remove", "skiplane"]));
+    assert!(
+        !installed.exists(),
+        "still installed after dpkg --remove:\n{}{}",
+        String::from_utf8_lossy(&removal.stdout),
+        String::from_utf8_lossy(&removal.stderr)
+    );
+    assert!(!root.join("usr/share/skiplane").exists());
+}
+
+/// Launches `desktop_file` with `gio launch` (as a desktop does) under Xvfb, with `path` as PATH,
+/// and checks that `exe` is what runs and draws a window; stops it after. False when Xvfb is
+/// missing (and not required).
+fn launches_from_desktop_entry(
+    desktop_file: &Path,
+    exe: &Path,
+    path: &str,
+    scratch: &Path,
+    name: &str,
+) -> bool {
+    let Some(screen) = VirtualScreen::start(scratch) else {
+        return false;
+    };
+    let home = scratch.join("home");
     let launcher = KillOnDrop(
         Command::new("gio")
             .arg("launch")
-            .arg(root.join("usr/share/applications/skiplane.desktop"))
-            .env("PATH", &path)
+            .arg(desktop_file)
+            .env("PATH", path)
             .env("DISPLAY", &screen.display)
             .env_remove("WAYLAND_DISPLAY")
-            .env("XDG_RUNTIME_DIR", runtime_dir(scratch.path()))
+            .env("XDG_RUNTIME_DIR", runtime_dir(scratch))
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_DATA_HOME", home.join(".local/share"))
@@ -238,30 +265,87 @@ fn the_deb_installs_launches_from_its_desktop_entry_and_uninstalls() {
     );
     let mut seen = false;
     let picture = screen.wait_until_drawn(|| {
-        let running = !processes_running(&installed).is_empty();
+        let running = !processes_running(exe).is_empty();
         seen |= running;
         // Allow gio a moment to start it; after that it must keep running.
         if seen && !running {
-            return Err("the installed skiplane is no longer running".into());
+            return Err(format!("{} is no longer running", exe.display()));
         }
         Ok(())
     });
     picture
-        .save(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deb-launch-screenshot.png"))
+        .save(
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("{name}-launch-screenshot.png")),
+        )
         .unwrap();
-    let pids = processes_running(&installed);
-    assert!(!pids.is_empty(), "the window is the installed binary's");
+    let pids = processes_running(exe);
+    assert!(!pids.is_empty(), "the window is {}'s", exe.display());
     for pid in pids {
         unsafe { libc::kill(pid, libc::SIGTERM) };
     }
     drop(launcher);
+    true
+}
 
-    let removal = run(scratch_dpkg_root(&root).args(["--remove", "skiplane"]));
-    assert!(
-        !installed.exists(),
-        "still installed after dpkg --remove:\n{}{}",
-        String::from_utf8_lossy(&removal.stdout),
-        String::from_utf8_lossy(&removal.stderr)
+#[test]
+fn the_portable_tarball_registers_for_the_user_and_launches_from_its_entry() {
+    if !have("gio", &["--version"]) || !have("desktop-file-validate", &["--help"]) {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let output = run(Command::new("bash")
+        .arg(repo().join("packaging/linux/make-tarball.sh"))
+        .arg(env!("CARGO_BIN_EXE_skiplane"))
+        .arg(scratch.path()));
+    let tarball = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
+    assert!(tarball.is_file(), "{}", tarball.display());
+    // Unpacked into a folder with a space in its name, as users' folders often have.
+    let apps = scratch.path().join("My Apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    run(Command::new("tar")
+        .arg("-C")
+        .arg(&apps)
+        .arg("-xzf")
+        .arg(&tarball));
+    let unpacked = apps.join(format!(
+        "skiplane-{}-linux-{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    ));
+    let exe = unpacked.join("bin/skiplane");
+    assert!(exe.is_file());
+    assert_eq!(
+        std::fs::read_dir(unpacked.join("share/skiplane/datasets/gcompris4/fishes"))
+            .unwrap()
+            .count(),
+        28
     );
-    assert!(!root.join("usr/share/skiplane").exists());
+
+    let data_home = scratch.path().join("home/.local/share");
+    run(Command::new("bash")
+        .arg(unpacked.join("install.sh"))
+        .env("XDG_DATA_HOME", &data_home));
+    let entry = data_home.join("applications/skiplane.desktop");
+    let validated = Command::new("desktop-file-validate")
+        .arg(&entry)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success() && validated.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&validated.stdout)
+    );
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert_eq!(
+        entry_value(&text, "Exec"),
+        Some(format!("\"{}\"", exe.display()))
+    );
+    assert!(
+        data_home
+            .join("icons/hicolor/48x48/apps/skiplane.png")
+            .is_file()
+    );
+    // Not on PATH: the entry's absolute Exec is what starts it.
+    launches_from_desktop_entry(&entry, &exe, "/usr/bin:/bin", scratch.path(), "tarball");
 }
