@@ -76,3 +76,39 @@ impl<T: FromPanic + Send + 'static> Job<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait<T: FromPanic + Send + 'static>(mut job: Job<T>) -> T {
+        for _ in 0..500 {
+            if let Some(value) = job.poll() {
+                return value;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the job never reported");
+    }
+
+    #[test]
+    fn a_panicking_job_reports_a_failure_instead_of_running_forever() {
+        let ctx = egui::Context::default();
+        let failed: Result<u32, String> =
+            wait(Job::spawn("test-job", &ctx, || panic!("driver exploded")));
+        let message = failed.unwrap_err();
+        assert!(message.contains("driver exploded"), "{message}");
+        // Backend detection that panics (a broken GPU driver) ends on the CPU, saying why.
+        let device = wait(Job::spawn(
+            "test-backend",
+            &ctx,
+            || -> crate::backend::SelectedDevice { panic!("vkCreateInstance crashed") },
+        ));
+        assert_eq!(device.kind, crate::backend::BackendKind::Cpu);
+        assert!(
+            device.reason.contains("vkCreateInstance crashed"),
+            "{}",
+            device.reason
+        );
+    }
+}
