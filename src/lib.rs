@@ -7,6 +7,7 @@ pub mod cli;
 pub mod data;
 pub mod export;
 pub mod files;
+pub mod lab;
 pub mod logging;
 pub mod model;
 pub mod tensor_io;

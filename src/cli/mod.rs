@@ -7,6 +7,7 @@ mod evaluate;
 mod export;
 mod forward;
 mod inspect;
+mod lab;
 mod label;
 mod predict;
 mod train;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Label a folder of loose photos and sort them into class folders.
     #[command(subcommand)]
     Label(label::LabelCommand),
+    /// The Lab: experiments that show why skip connections work, measured on this machine.
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
     /// Measure speed (figures printed, nothing asserted).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Data(command)) => data::run(command),
         Some(Command::Bench(command)) => bench::run(command),
         Some(Command::Label(command)) => label::run(command),
+        Some(Command::Lab(command)) => lab::run(command),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),

@@ -6,6 +6,7 @@ mod common;
 mod data;
 mod export;
 mod fetch;
+mod lab;
 mod labelling;
 mod onnx_export;
 mod packager_config;

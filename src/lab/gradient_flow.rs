@@ -1,0 +1,176 @@
+//! Gradient flow: how large the loss gradient is at every convolution of a deep network, from the
+//! stem to the head, for a plain net and the same net with skip connections. Measured by autodiff on
+//! real batches, at initialization and again after a few SGD steps. In a deep plain net the early
+//! layers' gradients shrink by orders of magnitude (the vanishing gradient); the identity shortcuts
+//! carry the gradient back undiminished.
+
+use super::data::LabData;
+use crate::model::{Architecture, Network};
+use crate::weights::keys::module_path_to_torchvision;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
+use burn::prelude::{Device, Tensor};
+use burn::tensor::Gradients;
+use serde::Serialize;
+
+/// The settings of one measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct GradientFlowSettings {
+    pub batch_size: usize,
+    /// SGD steps between the two measurements.
+    pub steps: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+}
+
+impl Default for GradientFlowSettings {
+    fn default() -> Self {
+        GradientFlowSettings {
+            batch_size: 32,
+            steps: 20,
+            learning_rate: 0.05,
+            seed: 7,
+        }
+    }
+}
+
+/// ‖∂loss/∂W‖ of one convolution's weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerGradient {
+    /// torchvision's name for it, e.g. `layer1.2.conv1.weight`.
+    pub layer: String,
+    pub norm: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GradientFlow {
+    pub architecture: String,
+    /// Convolutions in forward order, gradients on the first batch at initialization.
+    pub at_init: Vec<LayerGradient>,
+    /// The same, on the same batch, after `steps` SGD steps.
+    pub after_steps: Vec<LayerGradient>,
+    pub steps: usize,
+    /// Training loss of every step.
+    pub losses: Vec<f64>,
+}
+
+impl GradientFlow {
+    /// How many orders of magnitude the gradient norms span across the layers at initialization:
+    /// log10(largest / smallest). Near 0 when every layer gets a gradient of the same size.
+    pub fn spread_orders(&self) -> f64 {
+        let norms = self.at_init.iter().map(|l| l.norm).filter(|n| *n > 0.0);
+        let (min, max) = norms.fold((f64::INFINITY, 0.0f64), |(lo, hi), n| {
+            (lo.min(n), hi.max(n))
+        });
+        if max > 0.0 {
+            (max / min).log10()
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// first-layer norm / last-layer norm at initialization: ≪ 1 when the gradient vanishes
+    /// on its way back.
+    pub fn first_to_last_ratio(&self) -> f64 {
+        match (self.at_init.first(), self.at_init.last()) {
+            (Some(first), Some(last)) if last.norm > 0.0 => first.norm / last.norm,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Collects the gradient norm of every 4-D (convolution) weight, in declaration = forward order.
+struct ConvGradients<'a> {
+    grads: &'a Gradients,
+    path: Vec<String>,
+    out: Vec<LayerGradient>,
+}
+
+impl ModuleVisitor for ConvGradients<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if D != 4 {
+            return;
+        }
+        if let Some(grad) = param.val().grad(self.grads) {
+            let norm = grad.powi_scalar(2).sum().sqrt().into_scalar::<f32>() as f64;
+            self.out.push(LayerGradient {
+                layer: self.path.join("."),
+                norm,
+            });
+        }
+    }
+}
+
+fn conv_gradients(network: &Network, grads: &Gradients) -> Vec<LayerGradient> {
+    let mut visitor = ConvGradients {
+        grads,
+        path: Vec::new(),
+        out: Vec::new(),
+    };
+    match network {
+        Network::ResNet(net) => net.visit(&mut visitor),
+        Network::DenseNet(net) => net.visit(&mut visitor),
+    }
+    for layer in &mut visitor.out {
+        layer.layer = module_path_to_torchvision(&layer.layer);
+    }
+    visitor.out
+}
+
+/// Measures `arch` (its head resized to the data's classes) from a seeded initialization.
+pub fn measure(
+    arch: &Architecture,
+    data: &LabData,
+    settings: &GradientFlowSettings,
+    device: &Device,
+) -> Result<GradientFlow, String> {
+    let arch = arch.clone().with_num_classes(data.classes.len());
+    device.seed(settings.seed);
+    let training = Device::autodiff(device.clone());
+    let mut network = Network::new(&arch, &training).map_err(|e| e.to_string())?;
+    let loss_fn = CrossEntropyLossConfig::new().init(&training);
+    let mut optimizer = SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
+        ))
+        .init();
+    let gradients_on_first_batch = |network: &Network| {
+        let (images, labels) = data.batch(0, settings.batch_size, &training);
+        let loss = loss_fn.forward(network.forward(images), labels);
+        conv_gradients(network, &loss.backward())
+    };
+    let at_init = gradients_on_first_batch(&network);
+    let mut losses = Vec::with_capacity(settings.steps);
+    for step in 0..settings.steps {
+        let (images, labels) = data.batch(step, settings.batch_size, &training);
+        let loss = loss_fn.forward(network.forward(images), labels);
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        if !value.is_finite() {
+            return Err(format!(
+                "{}: the loss diverged at step {} (lower the learning rate)",
+                arch.describe(),
+                step + 1
+            ));
+        }
+        losses.push(value);
+        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        network = optimizer.step(settings.learning_rate, network, grads);
+    }
+    let after_steps = gradients_on_first_batch(&network);
+    Ok(GradientFlow {
+        architecture: arch.describe(),
+        at_init,
+        after_steps,
+        steps: settings.steps,
+        losses,
+    })
+}

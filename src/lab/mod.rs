@@ -1,0 +1,12 @@
+//! The Lab: small, real experiments that show why skip connections work, measured on this machine
+//! (issue 8). Each experiment is a function from a few settings to plain data — the GUI plots it,
+//! the CLI prints it (or JSON) — so both front ends share one engine.
+//!
+//! - [`gradient_flow`]: per-layer gradient norms of a deep plain net and its residual twin, at
+//!   initialization and after some steps, on real batches.
+//! - [`bottleneck`]: two 3x3 convolutions against the 1x1→3x3→1x1 bottleneck: parameters and
+//!   multiply-accumulates counted, forward time measured.
+
+pub mod bottleneck;
+pub mod data;
+pub mod gradient_flow;

@@ -1,0 +1,122 @@
+//! The Lab on tiny configurations: the measured quantities are computed (finite, the right count,
+//! the inspector's exact counts), not their scientific outcome.
+
+use assert_cmd::Command;
+use skiplane::backend::cpu_device;
+use skiplane::lab::bottleneck::{BottleneckSettings, compare};
+use skiplane::lab::data::LabData;
+use skiplane::lab::gradient_flow::{GradientFlowSettings, measure};
+use skiplane::model::Architecture;
+use skiplane::model::config::{BlockKind, ResNetConfig, Shortcut, Stem};
+use std::path::PathBuf;
+
+fn sample_dataset() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/gcompris4")
+}
+
+fn tiny(skip_connections: bool) -> Architecture {
+    Architecture::ResNet(ResNetConfig {
+        stem: Stem::Cifar,
+        stem_width: 4,
+        block: BlockKind::Basic,
+        blocks: vec![2, 1],
+        widths: vec![4, 8],
+        skip_connections,
+        shortcut: Shortcut::ZeroPad,
+        num_classes: 10,
+    })
+}
+
+#[test]
+fn gradient_flow_measures_every_convolution_before_and_after_training() {
+    let device = cpu_device("test").device;
+    let data = LabData::load(&sample_dataset(), 16).unwrap();
+    assert_eq!(data.len(), 123);
+    assert_eq!(data.classes.len(), 4);
+    let settings = GradientFlowSettings {
+        batch_size: 16,
+        steps: 3,
+        learning_rate: 0.05,
+        seed: 1,
+    };
+    for skips in [false, true] {
+        let flow = measure(&tiny(skips), &data, &settings, &device).unwrap();
+        // The stem and two convolutions in each of the three blocks, stem first.
+        assert_eq!(flow.at_init.len(), 7, "{:?}", flow.at_init);
+        assert_eq!(flow.at_init[0].layer, "conv1.weight");
+        assert_eq!(flow.at_init[1].layer, "layer1.0.conv1.weight");
+        assert_eq!(flow.at_init[6].layer, "layer2.0.conv2.weight");
+        assert_eq!(flow.after_steps.len(), 7);
+        assert_eq!(flow.losses.len(), 3);
+        for layer in flow.at_init.iter().chain(&flow.after_steps) {
+            assert!(layer.norm.is_finite() && layer.norm > 0.0, "{layer:?}");
+        }
+        assert!(flow.spread_orders().is_finite());
+        // Training changed the weights, so the gradients on the same batch changed.
+        assert_ne!(flow.at_init[3].norm, flow.after_steps[3].norm);
+    }
+    // A folder without classes is refused with its path.
+    let empty = tempfile::tempdir().unwrap();
+    let error = LabData::load(empty.path(), 16).err().unwrap();
+    assert!(
+        error.contains(&empty.path().display().to_string()),
+        "{error}"
+    );
+}
+
+#[test]
+fn bottleneck_counts_match_the_closed_forms_and_both_blocks_are_timed() {
+    let device = cpu_device("test").device;
+    let settings = BottleneckSettings {
+        width: 4,
+        spatial: 8,
+        batch_size: 2,
+        repeats: 2,
+    };
+    let result = compare(&settings, &device).unwrap();
+    let (w, s2) = (4u64, 64u64);
+    // Two 3x3 convolutions w→w (no bias) and two BatchNorms.
+    assert_eq!(result.basic.parameters, 2 * 9 * w * w + 2 * 2 * w);
+    assert_eq!(result.basic.macs, 2 * 9 * w * w * s2);
+    assert_eq!(result.basic.in_channels, 4);
+    // 1x1 4w→w, 3x3 w→w, 1x1 w→4w, BatchNorms of w, w and 4w.
+    let convs = 4 * w * w + 9 * w * w + 4 * w * w;
+    assert_eq!(result.bottleneck.parameters, convs + 2 * (w + w + 4 * w));
+    assert_eq!(result.bottleneck.macs, convs * s2);
+    assert_eq!(result.bottleneck.in_channels, 16);
+    for cost in [&result.basic, &result.bottleneck] {
+        assert!(cost.forward_ms.is_finite() && cost.forward_ms > 0.0);
+    }
+}
+
+#[test]
+fn the_lab_runs_from_the_command_line() {
+    let output = Command::cargo_bin("skiplane")
+        .unwrap()
+        .env("SKIPLANE_BACKEND", "cpu")
+        .args(["lab", "bottleneck", "--width", "4", "--size", "8"])
+        .args(["--batch-size", "2", "--repeats", "1", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
+    assert_eq!(json["bottleneck"]["in_channels"], 16);
+
+    let output = Command::cargo_bin("skiplane")
+        .unwrap()
+        .env("SKIPLANE_BACKEND", "cpu")
+        .args(["lab", "gradients", "--depth", "20", "--image-size", "16"])
+        .args(["--steps", "1", "--batch-size", "8"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    assert!(
+        text.contains("plain20 init") && text.contains("resnet20 init"),
+        "{text}"
+    );
+    assert!(text.contains("Reading:"), "{text}");
+    // 19 convolutions in the CIFAR ResNet-20 (stem + 9 blocks × 2; option-A shortcuts have none).
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("19 ")),
+        "{text}"
+    );
+}
