@@ -5,6 +5,7 @@ use crate::backend::select_and_log;
 use crate::cli::group_digits;
 use crate::lab::bottleneck::{self, BottleneckSettings};
 use crate::lab::data::LabData;
+use crate::lab::degradation::{self, Degradation, DegradationSettings};
 use crate::lab::gradient_flow::{self, GradientFlow, GradientFlowSettings};
 use crate::model::Architecture;
 use clap::{Args, Subcommand};
@@ -12,6 +13,9 @@ use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum LabCommand {
+    /// Train plain and residual nets of two depths (CIFAR family, default 20 and 56) from scratch
+    /// on the same photos and compare their training error per epoch.
+    Degradation(DegradationArgs),
     /// Per-layer gradient norms of plain-N and ResNet-N (CIFAR family) at initialization and after
     /// some SGD steps, on real photos.
     Gradients(GradientsArgs),
@@ -44,6 +48,28 @@ pub struct GradientsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DegradationArgs {
+    /// The shallow and the deep depth, e.g. 20,56.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = DegradationSettings::default().depths)]
+    pub depths: Vec<usize>,
+    /// A folder of class folders (default: the bundled sample photos).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[arg(long, default_value_t = 32)]
+    pub image_size: usize,
+    #[arg(long, default_value_t = DegradationSettings::default().epochs)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = DegradationSettings::default().batch_size)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = DegradationSettings::default().learning_rate)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = DegradationSettings::default().seed)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct BottleneckArgs {
     /// The stage width w: the basic block works on w channels, the bottleneck on 4w.
     #[arg(long, default_value_t = BottleneckSettings::default().width)]
@@ -61,18 +87,90 @@ pub struct BottleneckArgs {
 
 pub fn run(command: LabCommand) -> anyhow::Result<()> {
     match command {
+        LabCommand::Degradation(args) => degradation(args),
         LabCommand::Gradients(args) => gradients(args),
         LabCommand::Bottleneck(args) => bottleneck(args),
     }
 }
 
-fn gradients(args: GradientsArgs) -> anyhow::Result<()> {
-    let folder = match args.data {
-        Some(folder) => folder,
-        None => crate::app::sample_dataset().ok_or_else(|| {
-            anyhow::anyhow!("the sample photos are not installed; pass --data DIR")
-        })?,
+/// `--data`, or the bundled sample photos.
+fn data_folder(data: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match data {
+        Some(folder) => Ok(folder),
+        None => crate::app::sample_dataset()
+            .ok_or_else(|| anyhow::anyhow!("the sample photos are not installed; pass --data DIR")),
+    }
+}
+
+fn degradation(args: DegradationArgs) -> anyhow::Result<()> {
+    let folder = data_folder(args.data)?;
+    let device = select_and_log()?;
+    let data = LabData::load(&folder, args.image_size).map_err(anyhow::Error::msg)?;
+    let settings = DegradationSettings {
+        depths: [args.depths[0], args.depths[1]],
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        seed: args.seed,
     };
+    let json = args.json;
+    let mut progress = |name: &str, point: &degradation::EpochPoint| {
+        if !json {
+            println!(
+                "{name:>10} epoch {:>3}: loss {:.4}, training error {:.1}%",
+                point.epoch,
+                point.loss,
+                100.0 * point.error
+            );
+        }
+    };
+    let result = degradation::run(&data, &settings, &device.device, &mut progress)
+        .map_err(anyhow::Error::msg)?;
+    if json {
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    for curve in &result.curves {
+        println!(
+            "{:>10}: final training error {:.1}% (mean of the last 3 epochs), {:.0} s",
+            curve.name,
+            100.0 * curve.final_error(),
+            curve.seconds
+        );
+    }
+    println!("{}", degradation_reading(&result));
+    Ok(())
+}
+
+/// What the four curves say, whether or not they reproduce the paper.
+pub fn degradation_reading(result: &Degradation) -> String {
+    let [s, d] = result.settings.depths;
+    let e: Vec<f64> = result
+        .curves
+        .iter()
+        .map(|c| 100.0 * c.final_error())
+        .collect();
+    let measured = format!(
+        "plain{s} {:.1}%, plain{d} {:.1}%, resnet{s} {:.1}%, resnet{d} {:.1}% training error after {} epochs",
+        e[0], e[1], e[2], e[3], result.settings.epochs
+    );
+    if result.held {
+        format!(
+            "Reading: degradation reproduced ({measured}). The deeper plain net fits its own training photos \
+             worse than the shallower one — more layers, yet harder to optimize — while with skip connections \
+             the deeper net does at least as well: each block only has to learn a residual on top of the \
+             identity, so extra depth cannot make it worse."
+        )
+    } else {
+        format!(
+            "Reading: the paper's outcome did not show with these settings ({measured}). On so few photos and \
+             epochs the curves are noisy; more epochs (--epochs) or more photos (--data) usually separate them."
+        )
+    }
+}
+
+fn gradients(args: GradientsArgs) -> anyhow::Result<()> {
+    let folder = data_folder(args.data)?;
     let device = select_and_log()?;
     let data = LabData::load(&folder, args.image_size).map_err(anyhow::Error::msg)?;
     let settings = GradientFlowSettings {

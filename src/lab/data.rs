@@ -61,6 +61,38 @@ impl LabData {
         self.labels.is_empty()
     }
 
+    /// Batch `index` of an epoch's seeded shuffle (the last batch may be smaller).
+    pub fn shuffled_batch(
+        &self,
+        seed: u64,
+        epoch: usize,
+        index: usize,
+        batch_size: usize,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        let order = crate::data::loader::batch_indices(
+            self.len(),
+            batch_size.max(1),
+            Some((seed, epoch as u64)),
+        );
+        let picks = order.get(index).cloned().unwrap_or_default();
+        self.tensors(&picks, device)
+    }
+
+    fn tensors(&self, picks: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+        let per_image = 3 * self.image_size * self.image_size;
+        let mut images = Vec::with_capacity(picks.len() * per_image);
+        for &i in picks {
+            images.extend_from_slice(&self.images[i * per_image..(i + 1) * per_image]);
+        }
+        let labels: Vec<i64> = picks.iter().map(|&i| self.labels[i]).collect();
+        let s = self.image_size;
+        (
+            Tensor::from_data(TensorData::new(images, [picks.len(), 3, s, s]), device),
+            Tensor::from_data(TensorData::new(labels, [picks.len()]), device),
+        )
+    }
+
     /// Batch `index` of size `batch_size` (wrapping around), as tensors on `device`.
     pub fn batch(
         &self,
@@ -69,18 +101,8 @@ impl LabData {
         device: &Device,
     ) -> (Tensor<4>, Tensor<1, Int>) {
         let n = self.len();
-        let per_image = 3 * self.image_size * self.image_size;
         let size = batch_size.min(n);
         let picks: Vec<usize> = (0..size).map(|k| (index * size + k) % n).collect();
-        let mut images = Vec::with_capacity(size * per_image);
-        for &i in &picks {
-            images.extend_from_slice(&self.images[i * per_image..(i + 1) * per_image]);
-        }
-        let labels: Vec<i64> = picks.iter().map(|&i| self.labels[i]).collect();
-        let s = self.image_size;
-        (
-            Tensor::from_data(TensorData::new(images, [size, 3, s, s]), device),
-            Tensor::from_data(TensorData::new(labels, [size]), device),
-        )
+        self.tensors(&picks, device)
     }
 }

@@ -2,6 +2,8 @@
 //! (issue 8). Each experiment is a function from a few settings to plain data — the GUI plots it,
 //! the CLI prints it (or JSON) — so both front ends share one engine.
 //!
+//! - [`degradation`]: plain-20/56 and ResNet-20/56 trained from scratch on the same photos: the
+//!   deeper plain net ends with higher training error, the deeper residual net does not.
 //! - [`gradient_flow`]: per-layer gradient norms of a deep plain net and its residual twin, at
 //!   initialization and after some steps, on real batches.
 //! - [`bottleneck`]: two 3x3 convolutions against the 1x1→3x3→1x1 bottleneck: parameters and
@@ -9,4 +11,5 @@
 
 pub mod bottleneck;
 pub mod data;
+pub mod degradation;
 pub mod gradient_flow;

@@ -5,6 +5,7 @@ use assert_cmd::Command;
 use skiplane::backend::cpu_device;
 use skiplane::lab::bottleneck::{BottleneckSettings, compare};
 use skiplane::lab::data::LabData;
+use skiplane::lab::degradation::{self, DegradationSettings};
 use skiplane::lab::gradient_flow::{GradientFlowSettings, measure};
 use skiplane::model::Architecture;
 use skiplane::model::config::{BlockKind, ResNetConfig, Shortcut, Stem};
@@ -119,4 +120,41 @@ fn the_lab_runs_from_the_command_line() {
         text.lines().any(|l| l.trim_start().starts_with("19 ")),
         "{text}"
     );
+}
+
+#[test]
+fn degradation_records_training_loss_and_error_per_epoch_for_all_four_nets() {
+    let device = cpu_device("test").device;
+    let data = LabData::load(&sample_dataset(), 8).unwrap();
+    let settings = DegradationSettings {
+        depths: [20, 32],
+        epochs: 2,
+        batch_size: 64,
+        learning_rate: 0.02,
+        seed: 3,
+    };
+    let mut reported = Vec::new();
+    let result = degradation::run(&data, &settings, &device, &mut |name, point| {
+        reported.push((name.to_string(), point.epoch))
+    })
+    .unwrap();
+    let names: Vec<&str> = result.curves.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["plain20", "plain32", "resnet20", "resnet32"]);
+    assert_eq!(
+        reported.len(),
+        8,
+        "every epoch of every net is reported as it ends"
+    );
+    for curve in &result.curves {
+        assert_eq!(curve.points.len(), 2);
+        for point in &curve.points {
+            assert!(point.loss.is_finite() && point.loss > 0.0, "{point:?}");
+            assert!((0.0..=1.0).contains(&point.error), "{point:?}");
+        }
+        assert!(curve.seconds > 0.0);
+    }
+    // `held` is computed from the curves (whichever way it came out).
+    let e: Vec<f64> = result.curves.iter().map(|c| c.final_error()).collect();
+    let one_image = 1.0 / 123.0;
+    assert_eq!(result.held, e[1] > e[0] && e[3] <= e[2] + one_image);
 }
