@@ -7,6 +7,7 @@ use crate::lab::bottleneck::{self, BottleneckSettings};
 use crate::lab::data::LabData;
 use crate::lab::degradation::{self, Degradation, DegradationSettings};
 use crate::lab::gradient_flow::{self, GradientFlow, GradientFlowSettings};
+use crate::lab::growth::{self, GrowthSettings};
 use crate::model::Architecture;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -19,6 +20,12 @@ pub enum LabCommand {
     /// Per-layer gradient norms of plain-N and ResNet-N (CIFAR family) at initialization and after
     /// some SGD steps, on real photos.
     Gradients(GradientsArgs),
+    /// DenseNet's channels per dense layer (k0 + l·k), its parameters against ResNets of similar
+    /// accuracy, and the measured training memory of a DenseNet and a ResNet.
+    Growth(GrowthArgs),
+    /// One network's training memory in a fresh process, as JSON (used by `growth`).
+    #[command(hide = true)]
+    MemoryProbe(MemoryProbeArgs),
     /// Two 3x3 convolutions against the 1x1→3x3→1x1 bottleneck: parameters, multiply-adds and
     /// measured forward time.
     Bottleneck(BottleneckArgs),
@@ -70,6 +77,37 @@ pub struct DegradationArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct GrowthArgs {
+    /// A DenseNet preset (densenet121…201) or a RON file.
+    #[arg(long, default_value_t = GrowthSettings::default().densenet)]
+    pub densenet: String,
+    /// The ResNet to compare training memory with.
+    #[arg(long, default_value_t = GrowthSettings::default().resnet)]
+    pub resnet: String,
+    #[arg(long, default_value_t = GrowthSettings::default().image_size)]
+    pub image_size: usize,
+    #[arg(long, default_value_t = GrowthSettings::default().batch_size)]
+    pub batch_size: usize,
+    /// Training steps per network for the memory measurement (0 skips it).
+    #[arg(long, default_value_t = GrowthSettings::default().steps)]
+    pub steps: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MemoryProbeArgs {
+    #[arg(long)]
+    pub arch: String,
+    #[arg(long)]
+    pub image_size: usize,
+    #[arg(long)]
+    pub batch_size: usize,
+    #[arg(long)]
+    pub steps: usize,
+}
+
+#[derive(Args, Debug)]
 pub struct BottleneckArgs {
     /// The stage width w: the basic block works on w channels, the bottleneck on 4w.
     #[arg(long, default_value_t = BottleneckSettings::default().width)]
@@ -89,6 +127,8 @@ pub fn run(command: LabCommand) -> anyhow::Result<()> {
     match command {
         LabCommand::Degradation(args) => degradation(args),
         LabCommand::Gradients(args) => gradients(args),
+        LabCommand::Growth(args) => growth(args),
+        LabCommand::MemoryProbe(args) => memory_probe(args),
         LabCommand::Bottleneck(args) => bottleneck(args),
     }
 }
@@ -287,6 +327,99 @@ pub fn gradient_reading(
              depth — try --depth 110."
         )
     }
+}
+
+fn growth(args: GrowthArgs) -> anyhow::Result<()> {
+    let device = select_and_log()?;
+    let settings = GrowthSettings {
+        densenet: args.densenet,
+        resnet: args.resnet,
+        image_size: args.image_size,
+        batch_size: args.batch_size,
+        steps: args.steps,
+    };
+    let probe = std::env::current_exe().ok();
+    let result =
+        growth::measure(&settings, &device.device, probe.as_deref()).map_err(anyhow::Error::msg)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    println!(
+        "{}: growth rate k = {}, k0 = {} (channels entering each dense layer: k0 + l·k within a block)",
+        result.densenet.name, result.growth_rate, result.init_features
+    );
+    for block in &result.blocks {
+        let c = &block.layer_input_channels;
+        println!(
+            "  {:<12} {} layers: {} → {} channels ({})",
+            block.name,
+            c.len(),
+            c.first().copied().unwrap_or(0),
+            c.last().copied().unwrap_or(0),
+            c.iter()
+                .take(6)
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if c.len() > 6 { ", …" } else { "" }
+        );
+    }
+    println!();
+    println!(
+        "{:<14} {:>12} {:>9} {:>14} {:>18}",
+        "network", "parameters", "GFLOPs", "ImageNet top-1", "training memory"
+    );
+    let mut rows = vec![&result.densenet];
+    rows.extend(
+        result
+            .reference_resnets
+            .iter()
+            .filter(|r| r.name != result.resnet.name),
+    );
+    rows.push(&result.resnet);
+    for row in rows {
+        println!(
+            "{:<14} {:>12} {:>9.2} {:>14} {:>18}",
+            row.name,
+            group_digits(row.parameters),
+            row.gflops,
+            row.imagenet_top1.map_or("".into(), |a| format!("{a:.1}%")),
+            row.training_memory_bytes
+                .map_or("".into(), |b| crate::cli::human_bytes(b))
+        );
+    }
+    if let Some(kind) = result.densenet.memory_kind {
+        println!(
+            "(training memory: {} steps at batch {} and {}px, {}; top-1: torchvision's published figures)",
+            settings.steps,
+            settings.batch_size,
+            settings.image_size,
+            kind.describe()
+        );
+    }
+    println!(
+        "The memory-efficient DenseNet (shared storage for concatenations, Pleiss et al. 2017) is not implemented: \
+         only the standard implementation is measured."
+    );
+    Ok(())
+}
+
+fn memory_probe(args: MemoryProbeArgs) -> anyhow::Result<()> {
+    let device = crate::backend::select_device()?;
+    let settings = GrowthSettings {
+        image_size: args.image_size,
+        batch_size: args.batch_size,
+        steps: args.steps,
+        ..GrowthSettings::default()
+    };
+    let (bytes, kind) = growth::measure_training_memory(&args.arch, &settings, &device.device)
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "{}",
+        serde_json::to_string(&growth::MemoryProbe { bytes, kind })?
+    );
+    Ok(())
 }
 
 fn bottleneck(args: BottleneckArgs) -> anyhow::Result<()> {

@@ -6,6 +6,8 @@
 //!   deeper plain net ends with higher training error, the deeper residual net does not.
 //! - [`gradient_flow`]: per-layer gradient norms of a deep plain net and its residual twin, at
 //!   initialization and after some steps, on real batches.
+//! - [`growth`]: the channels entering each dense layer (k0 + l·k), DenseNet's parameters against
+//!   ResNets of similar accuracy, and the training memory of both, measured.
 //! - [`bottleneck`]: two 3x3 convolutions against the 1x1→3x3→1x1 bottleneck: parameters and
 //!   multiply-accumulates counted, forward time measured.
 
@@ -13,3 +15,4 @@ pub mod bottleneck;
 pub mod data;
 pub mod degradation;
 pub mod gradient_flow;
+pub mod growth;

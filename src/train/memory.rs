@@ -54,6 +54,13 @@ impl MemoryKind {
     }
 }
 
+/// Resets the kernel's record of this process's peak resident memory (`VmHWM`) to what it holds
+/// now, so that a later peak belongs to what ran after (Linux: `5` into `/proc/self/clear_refs`).
+/// Returns whether it could; device pools need no reset (the meter samples them).
+pub fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// Follows one device's memory over a run: call [`MemoryMeter::sample`] at the moments memory is
 /// highest (after a forward pass, after a backward pass) and read the peak at the end.
 pub struct MemoryMeter {

@@ -158,3 +158,31 @@ fn degradation_records_training_loss_and_error_per_epoch_for_all_four_nets() {
     let one_image = 1.0 / 123.0;
     assert_eq!(result.held, e[1] > e[0] && e[3] <= e[2] + one_image);
 }
+
+#[test]
+fn growth_lists_dense_channels_and_measures_both_networks_training_memory() {
+    let output = Command::cargo_bin("skiplane")
+        .unwrap()
+        .env("SKIPLANE_BACKEND", "cpu")
+        .args(["lab", "growth", "--image-size", "32", "--batch-size", "2"])
+        .args(["--steps", "1", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
+    assert_eq!(json["growth_rate"], 32);
+    let first_block: Vec<u64> = json["blocks"][0]["layer_input_channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(first_block, [64, 96, 128, 160, 192, 224], "k0 + l·k");
+    assert_eq!(json["blocks"].as_array().unwrap().len(), 4);
+    assert_eq!(json["densenet"]["parameters"], 7_978_856);
+    assert_eq!(json["resnet"]["parameters"], 25_557_032);
+    for net in ["densenet", "resnet"] {
+        // Measured in a child process each; some memory is always used by a training step.
+        let bytes = json[net]["training_memory_bytes"].as_u64().unwrap();
+        assert!(bytes > 0, "{net}: {json}");
+    }
+}

@@ -1,0 +1,230 @@
+//! DenseNet growth: inside a dense block every layer sees the concatenation of all earlier
+//! outputs, so layer l of a block takes k0 + l·k channels (k the growth rate). That is how DenseNet
+//! reaches ResNet's accuracy with a fraction of the parameters — and why its training memory is
+//! high: the concatenations are new tensors that autodiff keeps. The channels come from the
+//! inspector; parameters for DenseNet-121 against ResNet-34/50 (torchvision's published ImageNet
+//! accuracy); training memory measured over a few real steps of each at the same batch size.
+//!
+//! The memory-efficient implementation of Pleiss et al. 2017 (shared storage, recomputed
+//! concatenations) is not implemented in Skiplane: Burn has no checkpointing hook for it yet, so
+//! only the standard implementation is measured.
+
+use crate::model::{Architecture, Network, inspect};
+use crate::train::memory::{MemoryKind, MemoryMeter, reset_peak_memory};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::prelude::{Device, Int, Tensor, TensorData};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GrowthSettings {
+    /// The DenseNet whose blocks are drawn (a preset name or a RON file).
+    pub densenet: String,
+    /// The ResNet its training memory is compared with.
+    pub resnet: String,
+    pub image_size: usize,
+    pub batch_size: usize,
+    /// Training steps per network for the memory measurement (0: skip it).
+    pub steps: usize,
+}
+
+impl Default for GrowthSettings {
+    fn default() -> Self {
+        GrowthSettings {
+            densenet: "densenet121".into(),
+            resnet: "resnet50".into(),
+            image_size: 224,
+            batch_size: 8,
+            steps: 2,
+        }
+    }
+}
+
+/// One dense block: the channels entering each of its layers.
+#[derive(Debug, Clone, Serialize)]
+pub struct DenseBlockChannels {
+    pub name: String,
+    pub layer_input_channels: Vec<usize>,
+}
+
+/// A network's size, and its measured training memory.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkCost {
+    pub name: String,
+    pub parameters: u64,
+    pub gflops: f64,
+    /// torchvision's published ImageNet top-1 accuracy of the preset, where it has one.
+    pub imagenet_top1: Option<f64>,
+    /// Peak memory of the training steps above what was in use before them.
+    pub training_memory_bytes: Option<u64>,
+    pub memory_kind: Option<MemoryKind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Growth {
+    pub settings: GrowthSettings,
+    pub growth_rate: usize,
+    pub init_features: usize,
+    pub blocks: Vec<DenseBlockChannels>,
+    pub densenet: NetworkCost,
+    pub resnet: NetworkCost,
+    /// Other ResNets for the parameters-at-similar-accuracy comparison.
+    pub reference_resnets: Vec<NetworkCost>,
+}
+
+/// torchvision's documented acc@1 on ImageNet-1k (IMAGENET1K_V1 weights).
+fn published_top1(name: &str) -> Option<f64> {
+    Some(match name {
+        "resnet18" => 69.758,
+        "resnet34" => 73.314,
+        "resnet50" => 76.130,
+        "resnet101" => 77.374,
+        "resnet152" => 78.312,
+        "densenet121" => 74.434,
+        "densenet161" => 77.138,
+        "densenet169" => 75.600,
+        "densenet201" => 76.896,
+        _ => return None,
+    })
+}
+
+fn cost(name: &str, image_size: usize) -> Result<NetworkCost, String> {
+    let arch = Architecture::resolve(name)?;
+    let plan = inspect(&arch, image_size).map_err(|e| e.to_string())?;
+    Ok(NetworkCost {
+        name: name.to_string(),
+        parameters: plan.parameters(),
+        gflops: plan.gflops(),
+        imagenet_top1: published_top1(name),
+        training_memory_bytes: None,
+        memory_kind: None,
+    })
+}
+
+/// Peak memory of `steps` fine-tuning steps of `name` on random images, above the baseline,
+/// measured in this process. Run it in a fresh process (see [`measure`]'s `probe`): memory an
+/// earlier network freed stays with the allocator and would hide part of the next one's.
+pub fn measure_training_memory(
+    name: &str,
+    settings: &GrowthSettings,
+    device: &Device,
+) -> Result<(Option<u64>, Option<MemoryKind>), String> {
+    let arch = Architecture::resolve(name)?.with_num_classes(10);
+    let training = Device::autodiff(device.clone());
+    reset_peak_memory();
+    let mut meter = MemoryMeter::start(device);
+    let baseline = meter.baseline_bytes();
+    {
+        let mut network = Network::new(&arch, &training).map_err(|e| e.to_string())?;
+        let loss_fn = CrossEntropyLossConfig::new().init(&training);
+        let mut optimizer = SgdConfig::new().init();
+        let (b, s) = (settings.batch_size, settings.image_size);
+        for step in 0..settings.steps {
+            let images = Tensor::<4>::random(
+                [b, 3, s, s],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                &training,
+            );
+            let labels: Vec<i64> = (0..b).map(|i| ((i + step) % 10) as i64).collect();
+            let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), &training);
+            let loss = loss_fn.forward(network.forward(images), labels);
+            meter.sample(); // activations alive
+            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            meter.sample();
+            network = optimizer.step(0.01, network, grads);
+        }
+    }
+    let peak = meter.peak_bytes();
+    Ok((
+        peak.zip(baseline).map(|(p, b)| p.saturating_sub(b)),
+        meter.kind(),
+    ))
+}
+
+/// The training memory of `name` measured in a child process `probe` (the skiplane executable:
+/// `skiplane lab memory-probe …` prints one JSON line), so each network starts from a fresh
+/// allocator.
+fn probe_training_memory(
+    probe: &std::path::Path,
+    name: &str,
+    settings: &GrowthSettings,
+) -> Result<(Option<u64>, Option<MemoryKind>), String> {
+    let output = std::process::Command::new(probe)
+        .args(["lab", "memory-probe", "--arch", name])
+        .args(["--image-size", &settings.image_size.to_string()])
+        .args(["--batch-size", &settings.batch_size.to_string()])
+        .args(["--steps", &settings.steps.to_string()])
+        .output()
+        .map_err(|e| format!("{}: cannot run: {e}", probe.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "measuring {name}'s training memory failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    let probed: MemoryProbe = serde_json::from_str(line)
+        .map_err(|e| format!("{name}: unreadable probe output {line:?}: {e}"))?;
+    Ok((probed.bytes, probed.kind))
+}
+
+/// What `skiplane lab memory-probe` prints.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct MemoryProbe {
+    pub bytes: Option<u64>,
+    pub kind: Option<MemoryKind>,
+}
+
+/// Measures everything; the training memory of each network in its own child process `probe`
+/// when given (the CLI and the app pass their own executable), else in this process, one after
+/// the other (then the second figure can be too low).
+pub fn measure(
+    settings: &GrowthSettings,
+    device: &Device,
+    probe: Option<&std::path::Path>,
+) -> Result<Growth, String> {
+    let arch = Architecture::resolve(&settings.densenet)?;
+    let Architecture::DenseNet(config) = &arch else {
+        return Err(format!("{}: not a DenseNet", settings.densenet));
+    };
+    let plan = inspect(&arch, settings.image_size).map_err(|e| e.to_string())?;
+    let blocks = plan
+        .stages
+        .iter()
+        .filter(|s| !s.layer_input_channels.is_empty())
+        .map(|s| DenseBlockChannels {
+            name: s.name.clone(),
+            layer_input_channels: s.layer_input_channels.clone(),
+        })
+        .collect();
+    let mut densenet = cost(&settings.densenet, settings.image_size)?;
+    let mut resnet = cost(&settings.resnet, settings.image_size)?;
+    if !matches!(
+        Architecture::resolve(&settings.resnet)?,
+        Architecture::ResNet(_)
+    ) {
+        return Err(format!("{}: not a ResNet", settings.resnet));
+    }
+    if settings.steps > 0 {
+        let memory = |name: &str| match probe {
+            Some(probe) => probe_training_memory(probe, name, settings),
+            None => measure_training_memory(name, settings, device),
+        };
+        (resnet.training_memory_bytes, resnet.memory_kind) = memory(&settings.resnet)?;
+        (densenet.training_memory_bytes, densenet.memory_kind) = memory(&settings.densenet)?;
+    }
+    let reference_resnets = ["resnet18", "resnet34", "resnet50", "resnet101"]
+        .iter()
+        .map(|name| cost(name, settings.image_size))
+        .collect::<Result<_, _>>()?;
+    Ok(Growth {
+        settings: settings.clone(),
+        growth_rate: config.growth_rate,
+        init_features: config.init_features,
+        blocks,
+        densenet,
+        resnet,
+        reference_resnets,
+    })
+}
