@@ -46,6 +46,7 @@ pub struct SkiplaneApp {
     quit_confirmed: bool,
     actions: Vec<Action>,
     pub welcome: panels::welcome::WelcomeState,
+    pub lab: panels::lab::LabState,
     /// A panic caught in a frame, shown until dismissed.
     pub crash: Option<crash::CrashReport>,
     test_panic: bool,
@@ -110,6 +111,7 @@ impl SkiplaneApp {
             quit_confirmed: false,
             actions: Vec::new(),
             welcome: Default::default(),
+            lab: Default::default(),
             crash: None,
             test_panic: false,
         }
@@ -265,6 +267,7 @@ impl SkiplaneApp {
             || self.weights.busy()
             || self.export.busy()
             || self.welcome.busy()
+            || self.lab.busy()
         {
             // Progress bars and plots move while work runs.
             ctx.request_repaint_after(std::time::Duration::from_millis(200));
@@ -283,6 +286,7 @@ impl SkiplaneApp {
             Tab::Predict => panels::predict::predict_panel_ui(self, ui),
             Tab::Export => panels::export::export_panel_ui(self, ui),
             Tab::Log => self.log.log_panel_ui(ui),
+            Tab::Lab => panels::lab::lab_panel_ui(self, ui),
             Tab::About => panels::about::about_panel_ui(self, ui),
         }
     }

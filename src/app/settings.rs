@@ -16,12 +16,13 @@ pub enum Tab {
     Evaluate,
     Predict,
     Export,
+    Lab,
     Log,
     About,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 10] = [
+    pub const ALL: [Tab; 11] = [
         Tab::Data,
         Tab::Label,
         Tab::Architecture,
@@ -30,6 +31,7 @@ impl Tab {
         Tab::Evaluate,
         Tab::Predict,
         Tab::Export,
+        Tab::Lab,
         Tab::Log,
         Tab::About,
     ];
@@ -44,6 +46,7 @@ impl Tab {
             Tab::Evaluate => "Evaluate",
             Tab::Predict => "Predict",
             Tab::Export => "Export",
+            Tab::Lab => "Lab",
             Tab::Log => "Log",
             Tab::About => "About",
         }

@@ -5,7 +5,7 @@ use crate::backend::select_and_log;
 use crate::cli::group_digits;
 use crate::lab::bottleneck::{self, BottleneckSettings};
 use crate::lab::data::LabData;
-use crate::lab::degradation::{self, Degradation, DegradationSettings};
+use crate::lab::degradation::{self, DegradationSettings};
 use crate::lab::gradient_flow::{self, GradientFlow, GradientFlowSettings};
 use crate::lab::growth::{self, GrowthSettings};
 use crate::model::Architecture;
@@ -178,35 +178,8 @@ fn degradation(args: DegradationArgs) -> anyhow::Result<()> {
             curve.seconds
         );
     }
-    println!("{}", degradation_reading(&result));
+    println!("{}", result.reading());
     Ok(())
-}
-
-/// What the four curves say, whether or not they reproduce the paper.
-pub fn degradation_reading(result: &Degradation) -> String {
-    let [s, d] = result.settings.depths;
-    let e: Vec<f64> = result
-        .curves
-        .iter()
-        .map(|c| 100.0 * c.final_error())
-        .collect();
-    let measured = format!(
-        "plain{s} {:.1}%, plain{d} {:.1}%, resnet{s} {:.1}%, resnet{d} {:.1}% training error after {} epochs",
-        e[0], e[1], e[2], e[3], result.settings.epochs
-    );
-    if result.held {
-        format!(
-            "Reading: degradation reproduced ({measured}). The deeper plain net fits its own training photos \
-             worse than the shallower one — more layers, yet harder to optimize — while with skip connections \
-             the deeper net does at least as well: each block only has to learn a residual on top of the \
-             identity, so extra depth cannot make it worse."
-        )
-    } else {
-        format!(
-            "Reading: the paper's outcome did not show with these settings ({measured}). On so few photos and \
-             epochs the curves are noisy; more epochs (--epochs) or more photos (--data) usually separate them."
-        )
-    }
 }
 
 fn gradients(args: GradientsArgs) -> anyhow::Result<()> {
@@ -290,43 +263,8 @@ fn print_gradients(results: &[(String, GradientFlow)]) {
     );
     println!(
         "{}",
-        gradient_reading(plain_name, plain, resnet_name, resnet)
+        gradient_flow::reading(plain_name, plain, resnet_name, resnet)
     );
-}
-
-/// A paragraph that says what the numbers show — including when they do not show the expected
-/// contrast.
-pub fn gradient_reading(
-    plain_name: &str,
-    plain: &GradientFlow,
-    resnet_name: &str,
-    resnet: &GradientFlow,
-) -> String {
-    let (p, r) = (plain.spread_orders(), resnet.spread_orders());
-    let direction = |flow: &GradientFlow| {
-        if flow.first_to_last_ratio() > 1.0 {
-            "growing toward the input (exploding)"
-        } else {
-            "shrinking toward the input (vanishing)"
-        }
-    };
-    if p > r {
-        format!(
-            "Reading: at initialization the gradient's size spans {p:.1} orders of magnitude across \
-             {plain_name}'s convolutions, {}, against {r:.1} in {resnet_name}. Without shortcuts every \
-             layer multiplies the backward signal by its own weights and BatchNorm, so the early and \
-             late layers learn at very different rates (with BatchNorm, deep plain nets' gradients \
-             tend to explode rather than vanish); each identity shortcut passes the gradient on \
-             unchanged, so all layers get a gradient of the same scale.",
-            direction(plain)
-        )
-    } else {
-        format!(
-            "Reading: this time the plain net's gradients were not spread wider than the residual \
-             net's ({p:.1} vs {r:.1} orders of magnitude across the layers); the contrast grows with \
-             depth — try --depth 110."
-        )
-    }
 }
 
 fn growth(args: GrowthArgs) -> anyhow::Result<()> {
@@ -457,18 +395,6 @@ fn bottleneck(args: BottleneckArgs) -> anyhow::Result<()> {
             cost.forward_ms
         );
     }
-    let (b, n) = (&result.basic, &result.bottleneck);
-    println!(
-        "Reading: the bottleneck block carries {}x wider features ({} vs {} channels) with {:.2}x the parameters and \
-         {:.2}x the multiply-adds of two 3x3 convolutions, and ran {:.2}x as long here: the 1x1 convolutions shrink \
-         the expensive 3x3 to w channels and widen the result again, which is how ResNet-50 goes deeper than \
-         ResNet-34 at about the same cost.",
-        n.in_channels / b.in_channels.max(1),
-        n.in_channels,
-        b.in_channels,
-        n.parameters as f64 / b.parameters as f64,
-        n.macs as f64 / b.macs as f64,
-        n.forward_ms / b.forward_ms
-    );
+    println!("{}", result.reading());
     Ok(())
 }

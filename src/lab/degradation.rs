@@ -166,3 +166,33 @@ pub fn run(
         held,
     })
 }
+
+/// What the four curves say, whether or not they reproduce the paper.
+impl Degradation {
+    pub fn reading(&self) -> String {
+        let result = self;
+        let [s, d] = result.settings.depths;
+        let e: Vec<f64> = result
+            .curves
+            .iter()
+            .map(|c| 100.0 * c.final_error())
+            .collect();
+        let measured = format!(
+            "plain{s} {:.1}%, plain{d} {:.1}%, resnet{s} {:.1}%, resnet{d} {:.1}% training error after {} epochs",
+            e[0], e[1], e[2], e[3], result.settings.epochs
+        );
+        if result.held {
+            format!(
+                "Reading: degradation reproduced ({measured}). The deeper plain net fits its own training photos \
+             worse than the shallower one — more layers, yet harder to optimize — while with skip connections \
+             the deeper net does at least as well: each block only has to learn a residual on top of the \
+             identity, so extra depth cannot make it worse."
+            )
+        } else {
+            format!(
+                "Reading: the paper's outcome did not show with these settings ({measured}). On so few photos and \
+             epochs the curves are noisy; more epochs (--epochs) or more photos (--data) usually separate them."
+            )
+        }
+    }
+}

@@ -174,3 +174,38 @@ pub fn measure(
         losses,
     })
 }
+
+/// A paragraph that says what the numbers show — including when they do not show the expected
+/// contrast.
+pub fn reading(
+    plain_name: &str,
+    plain: &GradientFlow,
+    resnet_name: &str,
+    resnet: &GradientFlow,
+) -> String {
+    let (p, r) = (plain.spread_orders(), resnet.spread_orders());
+    let direction = |flow: &GradientFlow| {
+        if flow.first_to_last_ratio() > 1.0 {
+            "growing toward the input (exploding)"
+        } else {
+            "shrinking toward the input (vanishing)"
+        }
+    };
+    if p > r {
+        format!(
+            "Reading: at initialization the gradient's size spans {p:.1} orders of magnitude across \
+             {plain_name}'s convolutions, {}, against {r:.1} in {resnet_name}. Without shortcuts every \
+             layer multiplies the backward signal by its own weights and BatchNorm, so the early and \
+             late layers learn at very different rates (with BatchNorm, deep plain nets' gradients \
+             tend to explode rather than vanish); each identity shortcut passes the gradient on \
+             unchanged, so all layers get a gradient of the same scale.",
+            direction(plain)
+        )
+    } else {
+        format!(
+            "Reading: this time the plain net's gradients were not spread wider than the residual \
+             net's ({p:.1} vs {r:.1} orders of magnitude across the layers); the contrast grows with \
+             depth — try --depth 110."
+        )
+    }
+}

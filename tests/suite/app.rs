@@ -571,3 +571,54 @@ fn a_bug_in_a_frame_shows_a_dialog_and_the_app_goes_on() {
     harness.run_steps(2);
     assert_eq!(harness.state().settings.tab, Tab::Architecture);
 }
+
+#[test]
+fn the_lab_runs_each_experiment_and_shows_its_reading() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    harness.get_by_label("Lab").click();
+    harness.run_steps(2);
+    {
+        // Tiny settings: the test checks the panel runs and shows results, not the science.
+        let lab = &mut harness.state_mut().lab;
+        lab.image_size = 8;
+        lab.degradation.depths = [20, 32];
+        lab.degradation.epochs = 1;
+        lab.degradation.batch_size = 64;
+        lab.gradient_depth = 20;
+        lab.gradients.steps = 1;
+        lab.gradients.batch_size = 8;
+        lab.bottleneck.width = 4;
+        lab.bottleneck.spatial = 8;
+        lab.bottleneck.batch_size = 2;
+        lab.bottleneck.repeats = 1;
+        lab.growth.image_size = 32;
+        lab.growth.steps = 0;
+    }
+    let run = |harness: &mut Harness<'static, SkiplaneApp>, tab: &str| {
+        harness.get_by_label(tab).click();
+        harness.run_steps(2);
+        harness.get_by_label("Run the experiment").click();
+        harness.run_steps(1);
+        step_until(harness, tab, |app| !app.lab.busy());
+        harness.run_steps(2);
+        assert!(
+            harness.state().lab.error.is_none(),
+            "{:?}",
+            harness.state().lab.error
+        );
+    };
+    run(&mut harness, "Degradation");
+    let result = harness.state().lab.degradation_result.clone().unwrap();
+    assert_eq!(result.curves.len(), 4);
+    harness.get_by_label_contains("Reading:");
+    run(&mut harness, "Gradient flow");
+    harness.get_by_label("log10 of the gradient norm |dL/dW| per convolution");
+    harness.get_by_label_contains("Reading:");
+    run(&mut harness, "Bottleneck savings");
+    harness.get_by_label("bottleneck: 1x1, 3x3, 1x1");
+    harness.get_by_label_contains("Reading:");
+    run(&mut harness, "DenseNet growth");
+    harness.get_by_label("channels entering each dense layer of densenet121 (k = 32, k0 = 64)");
+    harness.get_by_label("7,978,856");
+}

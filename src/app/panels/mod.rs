@@ -6,6 +6,7 @@ pub mod compare;
 pub mod data;
 pub mod evaluate;
 pub mod export;
+pub mod lab;
 pub mod label;
 pub mod predict;
 pub mod train;
