@@ -78,9 +78,14 @@ impl RotatingFile {
 impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.written > 0 && self.written + buf.len() as u64 > self.max_bytes {
-            self.file.flush()?;
-            rotate(&self.path, self.keep)?;
-            self.file = std::fs::File::create(&self.path)?;
+            // A rotation that fails (a full disk, a renamed folder) must not stop the logging:
+            // go on in the current file and try again after another `max_bytes`.
+            let _ = self.file.flush();
+            let rotated =
+                rotate(&self.path, self.keep).and_then(|()| std::fs::File::create(&self.path));
+            if let Ok(file) = rotated {
+                self.file = file;
+            }
             self.written = 0;
         }
         self.file.write_all(buf)?;

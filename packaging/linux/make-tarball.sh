@@ -40,8 +40,21 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 data="${XDG_DATA_HOME:-$HOME/.local/share}"
 mkdir -p "$data/applications"
-sed "s|^Exec=skiplane\$|Exec=\"$here/bin/skiplane\"|" "$here/share/applications/skiplane.desktop" \
-  > "$data/applications/skiplane.desktop"
+# Exec as the desktop entry spec wants a quoted path: ", `, $ and \ escaped inside the quotes, %
+# doubled, and every backslash escaped once more for the string value.
+exec_path="$here/bin/skiplane"
+exec_path="${exec_path//\\/\\\\\\\\}"
+exec_path="${exec_path//\"/\\\\\"}"
+exec_path="${exec_path//\`/\\\\\`}"
+exec_path="${exec_path//\$/\\\\\$}"
+exec_path="${exec_path//%/%%}"
+while IFS= read -r line; do
+  if [ "$line" = "Exec=skiplane" ]; then
+    printf 'Exec="%s"\n' "$exec_path"
+  else
+    printf '%s\n' "$line"
+  fi
+done < "$here/share/applications/skiplane.desktop" > "$data/applications/skiplane.desktop"
 for icon in "$here"/share/icons/hicolor/*/apps/skiplane.png; do
   size="$(basename "$(dirname "$(dirname "$icon")")")"
   install -D -m 644 "$icon" "$data/icons/hicolor/$size/apps/skiplane.png"

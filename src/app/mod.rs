@@ -211,15 +211,22 @@ impl SkiplaneApp {
     }
 
     /// One frame: take in background results, draw, then apply what the user asked for.
-    /// Draws one frame. A panic inside it (a bug) is caught here: the frame is dropped, the panic
-    /// hook has logged the backtrace, and a dialog says so — the window does not vanish.
+    /// A panic inside it (a bug) is caught here: the frame is dropped, the panic hook has logged
+    /// the backtrace, and a dialog says so — the window does not vanish.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
-        let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.draw_frame(ui)));
-        if let Err(panic) = drawn {
-            let message = crate::logging::panic_message(panic.as_ref());
-            self.crash = Some(crash::CrashReport::new(message));
-            self.actions.clear();
-            ui.ctx().request_repaint();
+        // While the dialog is up the panels are not drawn: a bug that panics on every frame would
+        // otherwise panic again at once, and fill the log with the same backtrace.
+        if self.crash.is_none() {
+            let drawn =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.draw_frame(ui)));
+            if let Err(panic) = drawn {
+                let message = crate::logging::panic_message(panic.as_ref());
+                self.crash = Some(crash::CrashReport::new(message));
+                self.actions.clear();
+                // Leave the panel that failed (the open tab is remembered across launches).
+                self.settings.tab = Tab::Data;
+                ui.ctx().request_repaint();
+            }
         }
         if let Some(report) = &self.crash
             && crash::crash_dialog_ui(report, ui.ctx())

@@ -49,6 +49,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             ),
         },
     };
+    if args.no_labels && format != ExportFormat::Onnx {
+        anyhow::bail!("--no-labels goes with --format onnx only (`all` always writes the labels)");
+    }
     let device = select_and_log()?;
     let message = if format == ExportFormat::Onnx && args.no_labels {
         export_run_onnx(&args.run_dir, &args.out, &device.device, args.force, false)

@@ -206,6 +206,15 @@ pub fn export_run_all(
         check_destination(&path, replace)?;
     }
     let [bundle, safetensors, onnx_file] = all_paths(out);
+    // A custom architecture's safetensors also get a .json beside them: check it now too, so
+    // that a refusal never comes after the bundle was already written.
+    let custom = crate::train::Experiment::load(&run_dir.join("experiment.ron"))
+        .ok()
+        .and_then(|e| crate::model::Architecture::resolve(&e.architecture).ok())
+        .is_some_and(|arch| arch.torchvision_name().is_none());
+    if custom {
+        check_destination(&safetensors.with_extension("json"), replace)?;
+    }
     let messages = [
         bundle::write_bundle(run_dir, &bundle, device, replace)?,
         export_run_safetensors(run_dir, &safetensors, device, replace)?,

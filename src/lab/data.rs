@@ -19,6 +19,9 @@ pub struct LabData {
 impl LabData {
     /// Loads every photo under `folder` (one subfolder per class) at `image_size` pixels.
     pub fn load(folder: &Path, image_size: usize) -> Result<LabData, String> {
+        if image_size < 8 {
+            return Err(format!("image size {image_size}: use at least 8 pixels"));
+        }
         let scanned = scan_folder(folder, ScanDepth::Headers).map_err(|e| e.to_string())?;
         if scanned.classes.len() < 2 {
             return Err(format!(

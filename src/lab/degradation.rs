@@ -142,6 +142,9 @@ pub fn run(
     on_epoch: &mut dyn FnMut(&str, &EpochPoint),
 ) -> Result<Degradation, String> {
     let [shallow, deep] = settings.depths;
+    if settings.batch_size == 0 || settings.epochs == 0 {
+        return Err("the batch size and the number of epochs must be at least 1".into());
+    }
     if shallow >= deep {
         return Err(format!(
             "depths {shallow} and {deep}: the second must be deeper"
@@ -191,7 +194,7 @@ impl Degradation {
         } else {
             format!(
                 "Reading: the paper's outcome did not show with these settings ({measured}). On so few photos and \
-             epochs the curves are noisy; more epochs (--epochs) or more photos (--data) usually separate them."
+             epochs the curves are noisy; more epochs or more photos usually separate them."
             )
         }
     }

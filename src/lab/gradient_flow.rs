@@ -133,6 +133,9 @@ pub fn measure(
     settings: &GradientFlowSettings,
     device: &Device,
 ) -> Result<GradientFlow, String> {
+    if settings.batch_size == 0 {
+        return Err("the batch size must be at least 1".into());
+    }
     let arch = arch.clone().with_num_classes(data.classes.len());
     device.seed(settings.seed);
     let training = Device::autodiff(device.clone());
@@ -205,7 +208,7 @@ pub fn reading(
         format!(
             "Reading: this time the plain net's gradients were not spread wider than the residual \
              net's ({p:.1} vs {r:.1} orders of magnitude across the layers); the contrast grows with \
-             depth — try --depth 110."
+             depth — try a deeper pair (depth 110)."
         )
     }
 }

@@ -184,6 +184,9 @@ pub fn measure(
     device: &Device,
     probe: Option<&std::path::Path>,
 ) -> Result<Growth, String> {
+    if settings.batch_size == 0 || settings.image_size < 32 {
+        return Err("the batch size must be at least 1 and the image size at least 32".into());
+    }
     let arch = Architecture::resolve(&settings.densenet)?;
     let Architecture::DenseNet(config) = &arch else {
         return Err(format!("{}: not a DenseNet", settings.densenet));

@@ -15,6 +15,8 @@ pub struct ExportState {
     pub format: ExportFormat,
     /// The destination exists: waiting for "Replace".
     pub confirm_replace: bool,
+    /// The files the export would replace, shown in the confirmation.
+    pub existing: Vec<PathBuf>,
     job: Option<Job<Result<String, String>>>,
     /// What the last export wrote, for the panel.
     pub written: Option<String>,
@@ -104,16 +106,17 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     let mut start = false;
     ui.add_enabled_ui(ready, |ui| {
         if ui.button("Export model").clicked() {
-            if app
+            app.export.existing = app
                 .export
                 .format
                 .destinations(&destination)
-                .iter()
-                .any(|path| path.exists())
-            {
-                app.export.confirm_replace = true;
-            } else {
+                .into_iter()
+                .filter(|path| path.exists())
+                .collect();
+            if app.export.existing.is_empty() {
                 start = true;
+            } else {
+                app.export.confirm_replace = true;
             }
         }
     });
@@ -121,7 +124,20 @@ pub fn export_panel_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.colored_label(
                 egui::Color32::from_rgb(230, 170, 40),
-                format!("{} (or a file beside it) exists.", destination.display()),
+                format!(
+                    "{} already {}.",
+                    app.export
+                        .existing
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if app.export.existing.len() == 1 {
+                        "exists"
+                    } else {
+                        "exist"
+                    }
+                ),
             );
             if ui.button("Replace it").clicked() {
                 app.export.confirm_replace = false;

@@ -182,8 +182,8 @@ fn degradation_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         number(ui, "batch", &mut s.batch_size, 1..=512);
         number(ui, "image size", &mut app.lab.image_size, 8..=128);
     });
-    let folder = data_folder(app);
     run_row(app, ui, |app, device, ctx| {
+        let folder = data_folder(app);
         let settings = app.lab.degradation.clone();
         let size = app.lab.image_size;
         let live = app.lab.live.clone();
@@ -263,8 +263,8 @@ fn gradient_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         number(ui, "batch", &mut app.lab.gradients.batch_size, 1..=512);
         number(ui, "image size", &mut app.lab.image_size, 8..=128);
     });
-    let folder = data_folder(app);
     run_row(app, ui, |app, device, ctx| {
+        let folder = data_folder(app);
         let settings = app.lab.gradients.clone();
         let (depth, size) = (app.lab.gradient_depth, app.lab.image_size);
         app.lab.job = Some(Job::spawn("skiplane-lab", ctx, move || {
