@@ -308,15 +308,7 @@ fn growth(args: GrowthArgs) -> anyhow::Result<()> {
         "{:<14} {:>12} {:>9} {:>14} {:>18}",
         "network", "parameters", "GFLOPs", "ImageNet top-1", "training memory"
     );
-    let mut rows = vec![&result.densenet];
-    rows.extend(
-        result
-            .reference_resnets
-            .iter()
-            .filter(|r| r.name != result.resnet.name),
-    );
-    rows.push(&result.resnet);
-    for row in rows {
+    for row in result.table_rows() {
         println!(
             "{:<14} {:>12} {:>9.2} {:>14} {:>18}",
             row.name,

@@ -7,8 +7,7 @@
 use super::data::LabData;
 use crate::model::{Architecture, Network};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
+use burn::optim::GradientsParams;
 use burn::prelude::Device;
 use serde::Serialize;
 use std::time::Instant;
@@ -83,12 +82,7 @@ pub fn train_curve(
     let training = Device::autodiff(device.clone());
     let mut network = Network::new(&arch, &training).map_err(|e| e.to_string())?;
     let loss_fn = CrossEntropyLossConfig::new().init(&training);
-    let mut optimizer = SgdConfig::new()
-        .with_momentum(Some(
-            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
-        ))
-        .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
-        .init();
+    let mut optimizer = super::sgd_with_momentum(Some(1e-4));
     let started = Instant::now();
     let batches = data.len().div_ceil(settings.batch_size.max(1));
     let mut points = Vec::with_capacity(settings.epochs);

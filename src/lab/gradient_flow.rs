@@ -9,7 +9,7 @@ use crate::model::{Architecture, Network};
 use crate::weights::keys::module_path_to_torchvision;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
+use burn::optim::GradientsParams;
 use burn::prelude::{Device, Tensor};
 use burn::tensor::Gradients;
 use serde::Serialize;
@@ -141,11 +141,7 @@ pub fn measure(
     let training = Device::autodiff(device.clone());
     let mut network = Network::new(&arch, &training).map_err(|e| e.to_string())?;
     let loss_fn = CrossEntropyLossConfig::new().init(&training);
-    let mut optimizer = SgdConfig::new()
-        .with_momentum(Some(
-            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
-        ))
-        .init();
+    let mut optimizer = super::sgd_with_momentum(None);
     let gradients_on_first_batch = |network: &Network| {
         let (images, labels) = data.batch(0, settings.batch_size, &training);
         let loss = loss_fn.forward(network.forward(images), labels);

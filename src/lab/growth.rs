@@ -72,6 +72,21 @@ pub struct Growth {
     pub reference_resnets: Vec<NetworkCost>,
 }
 
+impl Growth {
+    /// The comparison table's rows: the DenseNet, the reference ResNets, and last the ResNet whose
+    /// training memory was measured.
+    pub fn table_rows(&self) -> Vec<&NetworkCost> {
+        let mut rows = vec![&self.densenet];
+        rows.extend(
+            self.reference_resnets
+                .iter()
+                .filter(|r| r.name != self.resnet.name),
+        );
+        rows.push(&self.resnet);
+        rows
+    }
+}
+
 /// torchvision's documented acc@1 on ImageNet-1k (IMAGENET1K_V1 weights).
 fn published_top1(name: &str) -> Option<f64> {
     Some(match name {

@@ -16,3 +16,14 @@ pub mod data;
 pub mod degradation;
 pub mod gradient_flow;
 pub mod growth;
+
+/// The papers' optimizer: SGD with momentum 0.9 (no dampening), optionally with weight decay.
+fn sgd_with_momentum(weight_decay: Option<f32>) -> burn::optim::ModuleOptimizer {
+    use burn::optim::{SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig};
+    SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
+        ))
+        .with_weight_decay(weight_decay.map(WeightDecayConfig::new))
+        .init()
+}

@@ -419,15 +419,7 @@ fn growth_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 ui.strong(header);
             }
             ui.end_row();
-            let mut rows = vec![&result.densenet];
-            rows.extend(
-                result
-                    .reference_resnets
-                    .iter()
-                    .filter(|r| r.name != result.resnet.name),
-            );
-            rows.push(&result.resnet);
-            for row in rows {
+            for row in result.table_rows() {
                 ui.label(&row.name);
                 ui.label(crate::units::group_digits(row.parameters));
                 ui.label(format!("{:.2}", row.gflops));
