@@ -20,6 +20,25 @@ pub enum BackendKind {
     Wgpu,
 }
 
+impl BackendKind {
+    /// Its value for [`BACKEND_ENV`].
+    pub fn env_value(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+}
+
+/// Which backend `device` belongs to (Burn's device comparison ignores autodiff).
+pub fn backend_kind(device: &Device) -> BackendKind {
+    if *device == Device::from(FlexDevice) {
+        BackendKind::Cpu
+    } else {
+        BackendKind::Wgpu
+    }
+}
+
 /// A device chosen for this process, with what it is and why it was chosen.
 #[derive(Clone)]
 pub struct SelectedDevice {

@@ -6,9 +6,8 @@ use crate::cli::group_digits;
 use crate::lab::bottleneck::{self, BottleneckSettings};
 use crate::lab::data::LabData;
 use crate::lab::degradation::{self, DegradationSettings};
-use crate::lab::gradient_flow::{self, GradientFlow, GradientFlowSettings};
+use crate::lab::gradient_flow::{self, GradientComparison, GradientFlowSettings};
 use crate::lab::growth::{self, GrowthSettings};
-use crate::model::Architecture;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -62,7 +61,8 @@ pub struct DegradationArgs {
     /// A folder of class folders (default: the bundled sample photos).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    #[arg(long, default_value_t = 32)]
+    /// Pixels square the photos are shrunk to.
+    #[arg(long, default_value_t = DegradationSettings::default().image_size)]
     pub image_size: usize,
     #[arg(long, default_value_t = DegradationSettings::default().epochs)]
     pub epochs: usize,
@@ -72,6 +72,9 @@ pub struct DegradationArgs {
     pub learning_rate: f64,
     #[arg(long, default_value_t = DegradationSettings::default().seed)]
     pub seed: u64,
+    /// Start the residual nets' branches at zero (torchvision's zero_init_residual): true or false.
+    #[arg(long, default_value_t = DegradationSettings::default().zero_init_residual, action = clap::ArgAction::Set)]
+    pub zero_init_residual: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -105,6 +108,9 @@ pub struct MemoryProbeArgs {
     pub batch_size: usize,
     #[arg(long)]
     pub steps: usize,
+    /// Recompute memory-bound operations in the backward pass (the memory-efficient option).
+    #[arg(long)]
+    pub recompute: bool,
 }
 
 #[derive(Args, Debug)]
@@ -148,13 +154,15 @@ fn degradation(args: DegradationArgs) -> anyhow::Result<()> {
     let data = LabData::load(&folder, args.image_size).map_err(anyhow::Error::msg)?;
     let settings = DegradationSettings {
         depths: [args.depths[0], args.depths[1]],
+        image_size: args.image_size,
         epochs: args.epochs,
         batch_size: args.batch_size,
         learning_rate: args.learning_rate,
         seed: args.seed,
+        zero_init_residual: args.zero_init_residual,
     };
     let json = args.json;
-    let mut progress = |name: &str, point: &degradation::EpochPoint| {
+    let progress = |name: &str, point: &degradation::EpochPoint| {
         if !json {
             println!(
                 "{name:>10} epoch {:>3}: loss {:.4}, training error {:.1}%",
@@ -164,7 +172,7 @@ fn degradation(args: DegradationArgs) -> anyhow::Result<()> {
             );
         }
     };
-    let result = degradation::run(&data, &settings, &device.device, &mut progress)
+    let result = degradation::run(&data, &settings, &device.device, &progress)
         .map_err(anyhow::Error::msg)?;
     if json {
         println!("{}", serde_json::to_string(&result)?);
@@ -178,6 +186,10 @@ fn degradation(args: DegradationArgs) -> anyhow::Result<()> {
             curve.seconds
         );
     }
+    println!(
+        "{:.0} s in all (the nets train side by side, one per core)",
+        result.seconds
+    );
     println!("{}", result.reading());
     Ok(())
 }
@@ -192,42 +204,23 @@ fn gradients(args: GradientsArgs) -> anyhow::Result<()> {
         learning_rate: args.learning_rate,
         seed: args.seed,
     };
-    let mut results = Vec::new();
-    for name in [
-        format!("plain{}", args.depth),
-        format!("resnet{}", args.depth),
-    ] {
-        let arch = Architecture::resolve(&name).map_err(anyhow::Error::msg)?;
-        eprintln!(
-            "measuring {name} ({} photos at {}px)…",
-            data.len(),
-            args.image_size
-        );
-        results.push((
-            name,
-            gradient_flow::measure(&arch, &data, &settings, &device.device)
-                .map_err(anyhow::Error::msg)?,
-        ));
-    }
+    eprintln!("{} photos at {}px", data.len(), args.image_size);
+    let mut on_start = |name: &str| eprintln!("measuring {name}…");
+    let comparison =
+        gradient_flow::compare(args.depth, &data, &settings, &device.device, &mut on_start)
+            .map_err(anyhow::Error::msg)?;
     if args.json {
-        let json: Vec<_> = results
-            .iter()
-            .map(|(name, flow)| serde_json::json!({"name": name, "flow": flow}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({"settings": settings, "results": json})
-        );
+        println!("{}", serde_json::to_string(&comparison)?);
         return Ok(());
     }
-    print_gradients(&results);
+    print_gradients(&comparison);
     Ok(())
 }
 
-fn print_gradients(results: &[(String, GradientFlow)]) {
-    let [(plain_name, plain), (resnet_name, resnet)] = results else {
-        return;
-    };
+fn print_gradients(comparison: &GradientComparison) {
+    let (plain, resnet) = (&comparison.plain, &comparison.resnet);
+    let plain_name = format!("plain{}", comparison.depth);
+    let resnet_name = format!("resnet{}", comparison.depth);
     println!(
         "{:>5}  {:>12} {:>12}  {:>12} {:>12}   (‖∂loss/∂W‖ per convolution, stem first)",
         "layer",
@@ -261,10 +254,7 @@ fn print_gradients(results: &[(String, GradientFlow)]) {
         plain.spread_orders(),
         resnet.spread_orders()
     );
-    println!(
-        "{}",
-        gradient_flow::reading(plain_name, plain, resnet_name, resnet)
-    );
+    println!("{}", comparison.reading());
 }
 
 fn growth(args: GrowthArgs) -> anyhow::Result<()> {
@@ -328,10 +318,7 @@ fn growth(args: GrowthArgs) -> anyhow::Result<()> {
             kind.describe()
         );
     }
-    println!(
-        "The memory-efficient DenseNet (shared storage for concatenations, Pleiss et al. 2017) is not implemented: \
-         only the standard implementation is measured."
-    );
+    println!("{}", result.reading());
     Ok(())
 }
 
@@ -343,8 +330,9 @@ fn memory_probe(args: MemoryProbeArgs) -> anyhow::Result<()> {
         steps: args.steps,
         ..GrowthSettings::default()
     };
-    let (bytes, kind) = growth::measure_training_memory(&args.arch, &settings, &device.device)
-        .map_err(anyhow::Error::msg)?;
+    let (bytes, kind) =
+        growth::measure_training_memory(&args.arch, &settings, &device.device, args.recompute)
+            .map_err(anyhow::Error::msg)?;
     println!(
         "{}",
         serde_json::to_string(&growth::MemoryProbe { bytes, kind })?

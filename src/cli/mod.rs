@@ -85,11 +85,4 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub(crate) use crate::units::group_digits;
 
 /// Bytes as MiB/GiB.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    let mib = bytes as f64 / (1024.0 * 1024.0);
-    if mib >= 1024.0 {
-        format!("{:.2} GiB", mib / 1024.0)
-    } else {
-        format!("{mib:.1} MiB")
-    }
-}
+pub(crate) use crate::units::human_bytes;

@@ -7,10 +7,10 @@
 use crate::model::config::{BlockKind, ResNetConfig, Shortcut, Stem};
 use crate::model::{Architecture, inspect};
 use burn::prelude::{Device, Tensor};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BottleneckSettings {
     /// The stage width `w` (64 in ResNet's first stage).
     pub width: usize,
@@ -32,7 +32,7 @@ impl Default for BottleneckSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BlockCost {
     /// "basic: 3x3, 3x3" or "bottleneck: 1x1, 3x3, 1x1".
     pub block: String,
@@ -46,7 +46,7 @@ pub struct BlockCost {
     pub forward_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BottleneckComparison {
     pub settings: BottleneckSettings,
     pub basic: BlockCost,
@@ -64,6 +64,7 @@ fn single_block(kind: BlockKind, width: usize) -> ResNetConfig {
         widths: vec![width],
         skip_connections: true,
         shortcut: Shortcut::Projection,
+        zero_init_residual: false,
         num_classes: 2,
     }
 }

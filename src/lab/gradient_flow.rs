@@ -12,10 +12,10 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::{Device, Tensor};
 use burn::tensor::Gradients;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The settings of one measurement.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GradientFlowSettings {
     pub batch_size: usize,
     /// SGD steps between the two measurements.
@@ -36,14 +36,14 @@ impl Default for GradientFlowSettings {
 }
 
 /// ‖∂loss/∂W‖ of one convolution's weights.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerGradient {
     /// torchvision's name for it, e.g. `layer1.2.conv1.weight`.
     pub layer: String,
     pub norm: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GradientFlow {
     pub architecture: String,
     /// Convolutions in forward order, gradients on the first batch at initialization.
@@ -172,6 +172,53 @@ pub fn measure(
         steps: settings.steps,
         losses,
     })
+}
+
+/// A deep plain net and the same net with skip connections, measured with the same settings: what
+/// the Lab panel plots and `skiplane lab gradients --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GradientComparison {
+    pub depth: usize,
+    /// Pixels square of the photos.
+    pub image_size: usize,
+    pub settings: GradientFlowSettings,
+    pub plain: GradientFlow,
+    pub resnet: GradientFlow,
+}
+
+/// Measures plain-`depth` and ResNet-`depth` of the CIFAR family; `on_start` is told which one
+/// begins (they take minutes at depth 110).
+pub fn compare(
+    depth: usize,
+    data: &LabData,
+    settings: &GradientFlowSettings,
+    device: &Device,
+    on_start: &mut dyn FnMut(&str),
+) -> Result<GradientComparison, String> {
+    let mut measure_named = |name: String| {
+        on_start(&name);
+        measure(&Architecture::resolve(&name)?, data, settings, device)
+    };
+    let plain = measure_named(format!("plain{depth}"))?;
+    let resnet = measure_named(format!("resnet{depth}"))?;
+    Ok(GradientComparison {
+        depth,
+        image_size: data.image_size,
+        settings: settings.clone(),
+        plain,
+        resnet,
+    })
+}
+
+impl GradientComparison {
+    pub fn reading(&self) -> String {
+        reading(
+            &format!("plain-{}", self.depth),
+            &self.plain,
+            &format!("ResNet-{}", self.depth),
+            &self.resnet,
+        )
+    }
 }
 
 /// A paragraph that says what the numbers show — including when they do not show the expected

@@ -5,18 +5,21 @@
 //! inspector; parameters for DenseNet-121 against ResNet-34/50 (torchvision's published ImageNet
 //! accuracy); training memory measured over a few real steps of each at the same batch size.
 //!
-//! The memory-efficient implementation of Pleiss et al. 2017 (shared storage, recomputed
-//! concatenations) is not implemented in Skiplane: Burn has no checkpointing hook for it yet, so
-//! only the standard implementation is measured.
+//! The memory-efficient option (in the spirit of Pleiss et al. 2017, who share storage for the
+//! concatenations and recompute them in the backward pass) is Burn's balanced gradient
+//! checkpointing: memory-bound operations are recomputed instead of kept; measured beside the
+//! standard implementation.
 
+use crate::backend::{BACKEND_ENV, backend_kind};
 use crate::model::{Architecture, Network, inspect};
 use crate::train::memory::{MemoryKind, MemoryMeter, reset_peak_memory};
+use crate::units::{group_digits, human_bytes};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::{Device, Int, Tensor, TensorData};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GrowthSettings {
     /// The DenseNet whose blocks are drawn (a preset name or a RON file).
     pub densenet: String,
@@ -41,14 +44,14 @@ impl Default for GrowthSettings {
 }
 
 /// One dense block: the channels entering each of its layers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DenseBlockChannels {
     pub name: String,
     pub layer_input_channels: Vec<usize>,
 }
 
 /// A network's size, and its measured training memory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NetworkCost {
     pub name: String,
     pub parameters: u64,
@@ -60,13 +63,17 @@ pub struct NetworkCost {
     pub memory_kind: Option<MemoryKind>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Growth {
     pub settings: GrowthSettings,
     pub growth_rate: usize,
     pub init_features: usize,
     pub blocks: Vec<DenseBlockChannels>,
     pub densenet: NetworkCost,
+    /// The same DenseNet trained with the memory-efficient option: memory-bound operations
+    /// (concatenation, BatchNorm, ReLU) recomputed in the backward pass instead of kept (see
+    /// [`measure_training_memory`]). Measured whenever the training memory is.
+    pub densenet_recomputing: Option<NetworkCost>,
     pub resnet: NetworkCost,
     /// Other ResNets for the parameters-at-similar-accuracy comparison.
     pub reference_resnets: Vec<NetworkCost>,
@@ -77,6 +84,7 @@ impl Growth {
     /// training memory was measured.
     pub fn table_rows(&self) -> Vec<&NetworkCost> {
         let mut rows = vec![&self.densenet];
+        rows.extend(&self.densenet_recomputing);
         rows.extend(
             self.reference_resnets
                 .iter()
@@ -84,6 +92,57 @@ impl Growth {
         );
         rows.push(&self.resnet);
         rows
+    }
+}
+
+impl Growth {
+    /// What the figures say: parameters at similar accuracy, then (when measured) the memory cost
+    /// of the concatenations and what recomputing them saves.
+    pub fn reading(&self) -> String {
+        let (d, r) = (&self.densenet, &self.resnet);
+        let accuracy = |net: &NetworkCost| {
+            net.imagenet_top1
+                .map_or(String::new(), |a| format!(", {a:.1}% ImageNet top-1"))
+        };
+        let mut text = format!(
+            "Reading: {} has {} parameters{} against {}'s {}{} — {:.1}x fewer — because each of its \
+             layers adds only k = {} channels and reuses every earlier layer's output instead of \
+             recomputing features.",
+            d.name,
+            group_digits(d.parameters),
+            accuracy(d),
+            r.name,
+            group_digits(r.parameters),
+            accuracy(r),
+            r.parameters as f64 / d.parameters.max(1) as f64,
+            self.growth_rate,
+        );
+        if let (Some(dm), Some(rm)) = (d.training_memory_bytes, r.training_memory_bytes) {
+            text += &format!(
+                " Yet training it took {} against {} at batch {} and {} px: every concatenation \
+                 is a new tensor the backward pass keeps, and they grow with each layer.",
+                human_bytes(dm),
+                human_bytes(rm),
+                self.settings.batch_size,
+                self.settings.image_size
+            );
+        }
+        if let (Some(dm), Some(em)) = (
+            d.training_memory_bytes,
+            self.densenet_recomputing
+                .as_ref()
+                .and_then(|e| e.training_memory_bytes),
+        ) {
+            let saved = 100.0 * (1.0 - em as f64 / dm.max(1) as f64);
+            text += &format!(
+                " Recomputing the memory-bound operations (concatenation, BatchNorm, ReLU) in the \
+                 backward pass instead of keeping them — the memory-efficient option, in the spirit \
+                 of Pleiss et al. 2017 — took {} ({saved:.0}% {}).",
+                human_bytes(em),
+                if saved >= 0.0 { "less" } else { "more" }
+            );
+        }
+        text
     }
 }
 
@@ -119,13 +178,23 @@ fn cost(name: &str, image_size: usize) -> Result<NetworkCost, String> {
 /// Peak memory of `steps` fine-tuning steps of `name` on random images, above the baseline,
 /// measured in this process. Run it in a fresh process (see [`measure`]'s `probe`): memory an
 /// earlier network freed stays with the allocator and would hide part of the next one's.
+///
+/// `recompute`: the memory-efficient variant, in the spirit of Pleiss et al. 2017 ("Memory-Efficient
+/// Implementation of DenseNets"): Burn's balanced gradient checkpointing keeps the outputs of
+/// compute-bound operations (convolutions) and recomputes the memory-bound ones — concatenation,
+/// BatchNorm, ReLU — during the backward pass instead of keeping them alive.
 pub fn measure_training_memory(
     name: &str,
     settings: &GrowthSettings,
     device: &Device,
+    recompute: bool,
 ) -> Result<(Option<u64>, Option<MemoryKind>), String> {
     let arch = Architecture::resolve(name)?.with_num_classes(10);
-    let training = Device::autodiff(device.clone());
+    let training = if recompute {
+        device.clone().autodiff().gradient_checkpointing()
+    } else {
+        device.clone().autodiff()
+    };
     reset_peak_memory();
     let mut meter = MemoryMeter::start(device);
     let baseline = meter.baseline_bytes();
@@ -163,12 +232,21 @@ fn probe_training_memory(
     probe: &std::path::Path,
     name: &str,
     settings: &GrowthSettings,
+    device: &Device,
+    recompute: bool,
 ) -> Result<(Option<u64>, Option<MemoryKind>), String> {
-    let output = std::process::Command::new(probe)
+    let mut command = std::process::Command::new(probe);
+    command
+        // The child measures on this process's backend instead of choosing its own.
+        .env(BACKEND_ENV, backend_kind(device).env_value())
         .args(["lab", "memory-probe", "--arch", name])
         .args(["--image-size", &settings.image_size.to_string()])
         .args(["--batch-size", &settings.batch_size.to_string()])
-        .args(["--steps", &settings.steps.to_string()])
+        .args(["--steps", &settings.steps.to_string()]);
+    if recompute {
+        command.arg("--recompute");
+    }
+    let output = command
         .output()
         .map_err(|e| format!("{}: cannot run: {e}", probe.display()))?;
     if !output.status.success() {
@@ -185,7 +263,7 @@ fn probe_training_memory(
 }
 
 /// What `skiplane lab memory-probe` prints.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemoryProbe {
     pub bytes: Option<u64>,
     pub kind: Option<MemoryKind>,
@@ -224,13 +302,19 @@ pub fn measure(
     ) {
         return Err(format!("{}: not a ResNet", settings.resnet));
     }
+    let mut densenet_recomputing = None;
     if settings.steps > 0 {
-        let memory = |name: &str| match probe {
-            Some(probe) => probe_training_memory(probe, name, settings),
-            None => measure_training_memory(name, settings, device),
+        let memory = |name: &str, recompute: bool| match probe {
+            Some(probe) => probe_training_memory(probe, name, settings, device, recompute),
+            None => measure_training_memory(name, settings, device, recompute),
         };
-        (resnet.training_memory_bytes, resnet.memory_kind) = memory(&settings.resnet)?;
-        (densenet.training_memory_bytes, densenet.memory_kind) = memory(&settings.densenet)?;
+        (resnet.training_memory_bytes, resnet.memory_kind) = memory(&settings.resnet, false)?;
+        (densenet.training_memory_bytes, densenet.memory_kind) = memory(&settings.densenet, false)?;
+        let mut recomputed = densenet.clone();
+        recomputed.name = format!("{} (recomputing)", settings.densenet);
+        (recomputed.training_memory_bytes, recomputed.memory_kind) =
+            memory(&settings.densenet, true)?;
+        densenet_recomputing = Some(recomputed);
     }
     let reference_resnets = ["resnet18", "resnet34", "resnet50", "resnet101"]
         .iter()
@@ -242,6 +326,7 @@ pub fn measure(
         init_features: config.init_features,
         blocks,
         densenet,
+        densenet_recomputing,
         resnet,
         reference_resnets,
     })

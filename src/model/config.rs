@@ -68,6 +68,11 @@ pub struct ResNetConfig {
     /// `false` builds the "plain" net of the paper: the same layers with no shortcut at all.
     pub skip_connections: bool,
     pub shortcut: Shortcut,
+    /// Start every residual branch at zero (its last BatchNorm's scale γ = 0, torchvision's
+    /// `zero_init_residual`, Goyal et al. 2017): each block begins as the identity, so a deep
+    /// net starts out as shallow as its stem and head and trains as readily. Only meaningful
+    /// with skip connections (a plain net would pass nothing on).
+    pub zero_init_residual: bool,
     pub num_classes: usize,
 }
 
@@ -81,6 +86,7 @@ impl Default for ResNetConfig {
             widths: vec![64, 128, 256, 512],
             skip_connections: true,
             shortcut: Shortcut::Projection,
+            zero_init_residual: false,
             num_classes: 1000,
         }
     }
@@ -193,6 +199,7 @@ impl Architecture {
             return Some(Architecture::ResNet(ResNetConfig {
                 block: *block,
                 blocks: blocks.to_vec(),
+                zero_init_residual: false,
                 num_classes,
                 ..ResNetConfig::default()
             }));
@@ -211,6 +218,7 @@ impl Architecture {
                 widths: vec![16, 32, 64],
                 skip_connections: true,
                 shortcut: Shortcut::ZeroPad,
+                zero_init_residual: false,
                 num_classes,
             }));
         }

@@ -5,6 +5,7 @@
 
 use super::config::{BlockKind, ResNetConfig, Shortcut, Stem};
 use super::layers::{batch_norm, conv, global_average_pool, linear, stem_max_pool};
+use burn::module::Param;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, Linear, conv::Conv2d};
 use burn::prelude::*;
@@ -98,12 +99,20 @@ impl ResNetConfig {
                     conv: conv(in_channels, width * expansion, 1, stride, 0, device),
                     bn: batch_norm(width * expansion, device),
                 });
+                // The branch's last BatchNorm, γ = 0 when the branch starts at zero.
+                let last_norm = |channels: usize| {
+                    let mut norm = batch_norm(channels, device);
+                    if self.zero_init_residual && self.skip_connections {
+                        norm.gamma = Param::from_tensor(Tensor::zeros([channels], device));
+                    }
+                    norm
+                };
                 stage_blocks.push(match self.block {
                     BlockKind::Basic => ResidualBlock::Basic(BasicBlock {
                         conv1: conv(in_channels, width, 3, stride, 1, device),
                         bn1: batch_norm(width, device),
                         conv2: conv(width, width, 3, 1, 1, device),
-                        bn2: batch_norm(width, device),
+                        bn2: last_norm(width),
                         downsample,
                         shortcut,
                     }),
@@ -113,7 +122,7 @@ impl ResNetConfig {
                         conv2: conv(width, width, 3, stride, 1, device),
                         bn2: batch_norm(width, device),
                         conv3: conv(width, width * expansion, 1, 1, 0, device),
-                        bn3: batch_norm(width * expansion, device),
+                        bn3: last_norm(width * expansion),
                         downsample,
                         shortcut,
                     }),

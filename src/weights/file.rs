@@ -196,6 +196,7 @@ impl WeightFile {
             } else {
                 Shortcut::ZeroPad
             },
+            zero_init_residual: false,
             num_classes: fc.first().copied().unwrap_or(0),
         }))
     }

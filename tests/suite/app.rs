@@ -581,7 +581,8 @@ fn the_lab_runs_each_experiment_and_shows_its_reading() {
     {
         // Tiny settings: the test checks the panel runs and shows results, not the science.
         let lab = &mut harness.state_mut().lab;
-        lab.image_size = 8;
+        lab.degradation.image_size = 8;
+        lab.gradient_image_size = 8;
         lab.degradation.depths = [20, 32];
         lab.degradation.epochs = 1;
         lab.degradation.batch_size = 64;
@@ -621,4 +622,78 @@ fn the_lab_runs_each_experiment_and_shows_its_reading() {
     run(&mut harness, "DenseNet growth");
     harness.get_by_label("channels entering each dense layer of densenet121 (k = 32, k0 = 64)");
     harness.get_by_label("7,978,856");
+}
+
+/// The README's Lab pictures: the results of a real run of each experiment with its default
+/// settings (`skiplane lab … --json`, and `skiplane bench lab --json` for degradation, saved in
+/// `assets/lab/`), shown by the Lab panel. The test
+/// checks the saved runs still load and the panel shows what they measured; with
+/// `SKIPLANE_SCREENSHOTS=assets/lab` it redraws the pictures.
+#[test]
+fn the_lab_shows_the_saved_results_of_a_real_run() {
+    let saved = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/lab");
+    let load = |name: &str| -> serde_json::Value {
+        let path = saved.join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    // `skiplane bench lab --json`: the timed run, its result inside.
+    let degradation: skiplane::lab::degradation::Degradation =
+        serde_json::from_value(load("degradation")["result"].clone()).unwrap();
+    let gradients: skiplane::lab::gradient_flow::GradientComparison =
+        serde_json::from_value(load("gradients")).unwrap();
+    let bottleneck: skiplane::lab::bottleneck::BottleneckComparison =
+        serde_json::from_value(load("bottleneck")).unwrap();
+    let growth: skiplane::lab::growth::Growth = serde_json::from_value(load("growth")).unwrap();
+
+    let runs = tempfile::tempdir().unwrap();
+    let mut harness = harness(runs.path());
+    {
+        let lab = &mut harness.state_mut().lab;
+        lab.degradation = degradation.settings.clone();
+        lab.degradation_result = Some(degradation.clone());
+        lab.gradient_depth = gradients.depth;
+        lab.gradient_image_size = gradients.image_size;
+        lab.gradients = gradients.settings.clone();
+        lab.gradient_result = Some(gradients.clone());
+        lab.bottleneck = bottleneck.settings.clone();
+        lab.bottleneck_result = Some(bottleneck.clone());
+        lab.growth = growth.settings.clone();
+        lab.growth_result = Some(growth.clone());
+    }
+    harness.get_by_label("Lab").click();
+    harness.run_steps(2);
+    let mut show = |tab: &str, picture: &str, expected: &[String]| {
+        harness.get_by_label(tab).click();
+        harness.run_steps(3);
+        for text in expected {
+            assert!(
+                harness.get_all_by_label_contains(text).next().is_some(),
+                "{tab}: {text:?} is shown"
+            );
+        }
+        if let Ok(dir) = std::env::var("SKIPLANE_SCREENSHOTS") {
+            let image = harness.render().unwrap();
+            image.save(format!("{dir}/{picture}.png")).unwrap();
+        }
+    };
+    show("Degradation", "degradation", &[degradation.reading()]);
+    show("Gradient flow", "gradients", &[gradients.reading()]);
+    show(
+        "Bottleneck savings",
+        "bottleneck",
+        &[
+            group_digits(bottleneck.basic.parameters),
+            group_digits(bottleneck.bottleneck.parameters),
+        ],
+    );
+    let densenet_memory = growth.densenet.training_memory_bytes.unwrap();
+    show(
+        "DenseNet growth",
+        "growth",
+        &[
+            growth.densenet_recomputing.as_ref().unwrap().name.clone(),
+            skiplane::units::human_bytes(densenet_memory),
+            growth.reading(),
+        ],
+    );
 }

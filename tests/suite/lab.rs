@@ -24,6 +24,7 @@ fn tiny(skip_connections: bool) -> Architecture {
         widths: vec![4, 8],
         skip_connections,
         shortcut: Shortcut::ZeroPad,
+        zero_init_residual: false,
         num_classes: 10,
     })
 }
@@ -128,16 +129,22 @@ fn degradation_records_training_loss_and_error_per_epoch_for_all_four_nets() {
     let data = LabData::load(&sample_dataset(), 8).unwrap();
     let settings = DegradationSettings {
         depths: [20, 32],
+        image_size: 8,
         epochs: 2,
         batch_size: 64,
         learning_rate: 0.02,
         seed: 3,
+        zero_init_residual: true,
     };
-    let mut reported = Vec::new();
-    let result = degradation::run(&data, &settings, &device, &mut |name, point| {
-        reported.push((name.to_string(), point.epoch))
+    let reported = std::sync::Mutex::new(Vec::new());
+    let result = degradation::run(&data, &settings, &device, &|name, point| {
+        reported
+            .lock()
+            .unwrap()
+            .push((name.to_string(), point.epoch))
     })
     .unwrap();
+    let reported = reported.into_inner().unwrap();
     let names: Vec<&str> = result.curves.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["plain20", "plain32", "resnet20", "resnet32"]);
     assert_eq!(
@@ -180,9 +187,96 @@ fn growth_lists_dense_channels_and_measures_both_networks_training_memory() {
     assert_eq!(json["blocks"].as_array().unwrap().len(), 4);
     assert_eq!(json["densenet"]["parameters"], 7_978_856);
     assert_eq!(json["resnet"]["parameters"], 25_557_032);
-    for net in ["densenet", "resnet"] {
+    // The memory-efficient option (recomputing) is measured beside the standard DenseNet.
+    assert_eq!(json["densenet_recomputing"]["parameters"], 7_978_856);
+    for net in ["densenet", "densenet_recomputing", "resnet"] {
         // Measured in a child process each; some memory is always used by a training step.
         let bytes = json[net]["training_memory_bytes"].as_u64().unwrap();
         assert!(bytes > 0, "{net}: {json}");
+    }
+}
+
+/// The memory-efficient option (recomputing memory-bound operations in the backward pass) must
+/// change only what is kept, never the gradients.
+#[test]
+fn recomputing_in_the_backward_pass_gives_the_same_gradients() {
+    use burn::module::Module;
+    use burn::prelude::{Device, Tensor};
+    use skiplane::model::Network;
+    use skiplane::model::config::DenseNetConfig;
+    let arch = Architecture::DenseNet(DenseNetConfig {
+        stem: Stem::Cifar,
+        growth_rate: 4,
+        block_config: vec![3, 2],
+        init_features: 8,
+        bn_size: 2,
+        compression: 0.5,
+        drop_rate: 0.0,
+        num_classes: 3,
+    });
+    let device = cpu_device("test").device;
+    let data = LabData::load(&sample_dataset(), 16).unwrap();
+    // One initialization for both (the device's seed is shared with tests running alongside),
+    // loaded into a network built on each training device.
+    let initial = Network::new(&arch, &device).unwrap();
+    let gradients = |training: Device| {
+        let network = Network::new(&arch, &training)
+            .unwrap()
+            .load_record(initial.clone().into_record());
+        let (images, _) = data.batch(0, 4, &training);
+        let loss = network.forward(images).powi_scalar(2).mean();
+        assert_eq!(
+            loss.gradient_checkpointing_strategy(),
+            training.gradient_checkpointing_strategy(),
+            "the forward pass ran under the training device's strategy"
+        );
+        let grads = loss.backward();
+        let Network::DenseNet(net) = &network else {
+            unreachable!()
+        };
+        let first: Tensor<4> = net.features.conv0.weight.val().grad(&grads).unwrap();
+        first.into_data().try_to_vec::<f32>().unwrap()
+    };
+    let kept = gradients(device.clone().autodiff());
+    let recomputed = gradients(device.clone().autodiff().gradient_checkpointing());
+    assert!(kept.iter().any(|g| *g != 0.0));
+    for (a, b) in kept.iter().zip(&recomputed) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+}
+
+/// `zero_init_residual` starts every residual branch at zero (its last BatchNorm's γ), so each
+/// block passes its input through unchanged; a plain net keeps γ = 1 (a zeroed branch would pass
+/// nothing on).
+#[test]
+fn zero_init_residual_starts_each_block_as_the_identity() {
+    use burn::prelude::Tensor;
+    use burn::tensor::Distribution;
+    use skiplane::model::Network;
+    use skiplane::model::resnet::ResidualBlock;
+    let device = cpu_device("test").device;
+    for skip_connections in [true, false] {
+        let mut arch = tiny(skip_connections);
+        if let Architecture::ResNet(config) = &mut arch {
+            config.zero_init_residual = true;
+        }
+        let Network::ResNet(net) = Network::new(&arch, &device).unwrap() else {
+            unreachable!()
+        };
+        for block in net.layers.iter().flatten() {
+            let ResidualBlock::Basic(basic) = block else {
+                unreachable!()
+            };
+            let gamma: Vec<f32> = basic.bn2.gamma.val().into_data().try_to_vec().unwrap();
+            let expected = if skip_connections { 0.0 } else { 1.0 };
+            assert!(gamma.iter().all(|g| *g == expected), "{gamma:?}");
+        }
+        if skip_connections {
+            // An identity block (same shape in and out) returns its (non-negative) input.
+            let x = Tensor::<4>::random([2, 4, 8, 8], Distribution::Uniform(0.0, 1.0), &device);
+            let y = net.layers[0][0].forward(x.clone());
+            let diff: f32 = (y - x).abs().max().into_scalar();
+            assert!(diff < 1e-6, "{diff}");
+        }
     }
 }

@@ -189,6 +189,14 @@ fn resnet_controls_ui(ui: &mut egui::Ui, config: &mut ResNetConfig) -> bool {
             changed |= ui
                 .selectable_value(&mut config.shortcut, Shortcut::ZeroPad, "zero-padding")
                 .changed();
+            changed |= ui
+                .checkbox(&mut config.zero_init_residual, "branches start at zero")
+                .on_hover_text(
+                    "From scratch, each residual block begins as the identity (torchvision's \
+                     zero_init_residual): deep nets train as readily as shallow ones. Pretrained \
+                     weights replace it.",
+                )
+                .changed();
         });
     });
     ui.horizontal(|ui| {

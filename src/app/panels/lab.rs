@@ -7,9 +7,9 @@ use crate::app::background::Job;
 use crate::lab::bottleneck::{self, BottleneckComparison, BottleneckSettings};
 use crate::lab::data::LabData;
 use crate::lab::degradation::{self, Degradation, DegradationSettings, EpochPoint};
-use crate::lab::gradient_flow::{self, GradientFlow, GradientFlowSettings};
+use crate::lab::gradient_flow::{self, GradientComparison, GradientFlowSettings};
 use crate::lab::growth::{self, Growth, GrowthSettings};
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,7 +41,7 @@ impl Experiment {
 
 pub enum LabResult {
     Degradation(Degradation),
-    GradientFlow(Box<(GradientFlow, GradientFlow)>),
+    GradientFlow(Box<GradientComparison>),
     Bottleneck(BottleneckComparison),
     Growth(Box<Growth>),
 }
@@ -49,7 +49,8 @@ pub enum LabResult {
 pub struct LabState {
     pub experiment: Experiment,
     pub degradation: DegradationSettings,
-    pub image_size: usize,
+    /// Pixels square of the gradient experiment's photos.
+    pub gradient_image_size: usize,
     pub gradient_depth: usize,
     pub gradients: GradientFlowSettings,
     pub bottleneck: BottleneckSettings,
@@ -58,7 +59,7 @@ pub struct LabState {
     /// Epochs finished so far by a running degradation experiment, for the live plot.
     live: Arc<Mutex<Vec<(String, EpochPoint)>>>,
     pub degradation_result: Option<Degradation>,
-    pub gradient_result: Option<(GradientFlow, GradientFlow)>,
+    pub gradient_result: Option<GradientComparison>,
     pub bottleneck_result: Option<BottleneckComparison>,
     pub growth_result: Option<Growth>,
     pub error: Option<String>,
@@ -69,7 +70,7 @@ impl Default for LabState {
         LabState {
             experiment: Experiment::default(),
             degradation: DegradationSettings::default(),
-            image_size: 32,
+            gradient_image_size: 32,
             gradient_depth: 56,
             gradients: GradientFlowSettings::default(),
             bottleneck: BottleneckSettings::default(),
@@ -180,25 +181,34 @@ fn degradation_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         number(ui, "deep depth", &mut s.depths[1], 20..=110);
         number(ui, "epochs", &mut s.epochs, 1..=500);
         number(ui, "batch", &mut s.batch_size, 1..=512);
-        number(ui, "image size", &mut app.lab.image_size, 8..=128);
+        number(ui, "image size", &mut s.image_size, 8..=128);
     });
+    ui.checkbox(
+        &mut app.lab.degradation.zero_init_residual,
+        "Residual branches start at zero (zero_init_residual)",
+    )
+    .on_hover_text(
+        "Each residual block begins as the identity, so the deep residual net starts as easy to \
+         train as the shallow one. Without it ResNet-56 needs many more steps than a few minutes \
+         give to catch up with ResNet-20.",
+    );
     run_row(app, ui, |app, device, ctx| {
         let folder = data_folder(app);
         let settings = app.lab.degradation.clone();
-        let size = app.lab.image_size;
+        let size = settings.image_size;
         let live = app.lab.live.clone();
         live.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let repaint = ctx.clone();
         app.lab.job = Some(Job::spawn("skiplane-lab", ctx, move || {
             let folder = folder.ok_or("open a dataset first (no sample photos installed)")?;
             let data = LabData::load(&folder, size)?;
-            let mut on_epoch = |name: &str, point: &EpochPoint| {
+            let on_epoch = |name: &str, point: &EpochPoint| {
                 live.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push((name.to_string(), point.clone()));
                 repaint.request_repaint();
             };
-            degradation::run(&data, &settings, &device, &mut on_epoch).map(LabResult::Degradation)
+            degradation::run(&data, &settings, &device, &on_epoch).map(LabResult::Degradation)
         }));
     });
     // While it runs, the epochs finished so far; then the result.
@@ -249,6 +259,18 @@ fn degradation_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         && !app.lab.busy()
     {
         ui.label(result.reading());
+        ui.small(format!(
+            "{} photos at {}x{}, {} epochs, batch {}, SGD (momentum 0.9) lr {}, divided by 10 at half and \
+             three quarters of the epochs, seed {}; {:.0} s in all, the nets trained side by side",
+            result.photos,
+            result.image_size,
+            result.image_size,
+            result.settings.epochs,
+            result.settings.batch_size,
+            result.settings.learning_rate,
+            result.settings.seed,
+            result.seconds
+        ));
     }
 }
 
@@ -261,28 +283,23 @@ fn gradient_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
         number(ui, "depth", &mut app.lab.gradient_depth, 20..=110);
         number(ui, "steps", &mut app.lab.gradients.steps, 0..=1000);
         number(ui, "batch", &mut app.lab.gradients.batch_size, 1..=512);
-        number(ui, "image size", &mut app.lab.image_size, 8..=128);
+        number(ui, "image size", &mut app.lab.gradient_image_size, 8..=128);
     });
     run_row(app, ui, |app, device, ctx| {
         let folder = data_folder(app);
         let settings = app.lab.gradients.clone();
-        let (depth, size) = (app.lab.gradient_depth, app.lab.image_size);
+        let (depth, size) = (app.lab.gradient_depth, app.lab.gradient_image_size);
         app.lab.job = Some(Job::spawn("skiplane-lab", ctx, move || {
             let folder = folder.ok_or("open a dataset first (no sample photos installed)")?;
             let data = LabData::load(&folder, size)?;
-            let mut flows = Vec::new();
-            for name in [format!("plain{depth}"), format!("resnet{depth}")] {
-                let arch = crate::model::Architecture::resolve(&name)?;
-                flows.push(gradient_flow::measure(&arch, &data, &settings, &device)?);
-            }
-            let resnet = flows.pop().expect("two");
-            let plain = flows.pop().expect("two");
-            Ok(LabResult::GradientFlow(Box::new((plain, resnet))))
+            let comparison = gradient_flow::compare(depth, &data, &settings, &device, &mut |_| {})?;
+            Ok(LabResult::GradientFlow(Box::new(comparison)))
         }));
     });
-    let Some((plain, resnet)) = &app.lab.gradient_result else {
+    let Some(comparison) = &app.lab.gradient_result else {
         return;
     };
+    let (plain, resnet) = (&comparison.plain, &comparison.resnet);
     ui.label("log10 of the gradient norm |dL/dW| per convolution");
     Plot::new("lab_gradients")
         .height(300.0)
@@ -303,12 +320,7 @@ fn gradient_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 plot.line(Line::new(name, points));
             }
         });
-    ui.label(gradient_flow::reading(
-        "the plain net",
-        plain,
-        "the residual net",
-        resnet,
-    ));
+    ui.label(comparison.reading());
 }
 
 fn bottleneck_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
@@ -332,6 +344,7 @@ fn bottleneck_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
     let Some(result) = &app.lab.bottleneck_result else {
         return;
     };
+    bottleneck_plot(result, ui);
     egui::Grid::new("lab_bottleneck")
         .striped(true)
         .show(ui, |ui| {
@@ -355,6 +368,63 @@ fn bottleneck_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
             }
         });
     ui.label(result.reading());
+}
+
+/// Each block's parameters, multiply-adds and forward time as a share of the basic block's:
+/// the bottleneck handles four times the channels for about the same cost.
+fn bottleneck_plot(result: &BottleneckComparison, ui: &mut egui::Ui) {
+    const MEASURES: [&str; 3] = ["parameters", "multiply-adds", "forward time"];
+    let measures =
+        |cost: &bottleneck::BlockCost| [cost.parameters as f64, cost.macs as f64, cost.forward_ms];
+    let basic = measures(&result.basic);
+    let bars = |cost: &bottleneck::BlockCost, offset: f64| -> Vec<Bar> {
+        measures(cost)
+            .iter()
+            .zip(basic)
+            .enumerate()
+            .map(|(i, (value, base))| {
+                let percent = if base > 0.0 {
+                    100.0 * value / base
+                } else {
+                    0.0
+                };
+                Bar::new(i as f64 + offset, percent)
+                    .width(0.35)
+                    .name(MEASURES[i])
+            })
+            .collect()
+    };
+    ui.label(format!(
+        "cost relative to two 3x3 convolutions on {} channels (= 100%)",
+        result.basic.in_channels
+    ));
+    Plot::new("lab_bottleneck_plot")
+        .height(220.0)
+        .legend(Legend::default())
+        .include_y(0.0)
+        .include_y(110.0)
+        .y_axis_label("% of the basic block")
+        .x_axis_formatter(|mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && (0.0..3.0).contains(&i) {
+                MEASURES[i as usize].to_string()
+            } else {
+                String::new()
+            }
+        })
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new(
+                format!("basic ({} channels)", result.basic.in_channels),
+                bars(&result.basic, -0.2),
+            ));
+            plot.bar_chart(BarChart::new(
+                format!("bottleneck ({} channels)", result.bottleneck.in_channels),
+                bars(&result.bottleneck, 0.2),
+            ));
+        });
 }
 
 fn growth_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
@@ -427,14 +497,17 @@ fn growth_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                     row.imagenet_top1
                         .map_or(String::new(), |a| format!("{a:.1}%")),
                 );
-                ui.label(row.training_memory_bytes.map_or(String::new(), |b| {
-                    format!("{:.0} MiB", b as f64 / (1024.0 * 1024.0))
-                }));
+                ui.label(
+                    row.training_memory_bytes
+                        .map_or(String::new(), crate::units::human_bytes),
+                );
                 ui.end_row();
             }
         });
     ui.small(
-        "Top-1: torchvision's published figures. The memory-efficient DenseNet (Pleiss et al. 2017) is \
-         not implemented; this is the standard one.",
+        "Top-1: torchvision's published figures. Training memory: the process's peak above what was \
+         in use before, each network measured in its own process. \"recomputing\": the memory-efficient \
+         option, memory-bound operations recomputed in the backward pass instead of kept.",
     );
+    ui.label(result.reading());
 }
