@@ -13,11 +13,13 @@ pub fn group_digits(n: u64) -> String {
     out
 }
 
-/// "512.0 MiB", "1.49 GiB".
+/// "4.2 MiB", "512 MiB", "1.49 GiB": three significant figures or so.
 pub fn human_bytes(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
     if mib >= 1024.0 {
         format!("{:.2} GiB", mib / 1024.0)
+    } else if mib >= 10.0 {
+        format!("{mib:.0} MiB")
     } else {
         format!("{mib:.1} MiB")
     }

@@ -187,7 +187,7 @@ fn degradation(args: DegradationArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{:.0} s in all (the nets train side by side, one per core)",
+        "{:.0} s in all (the nets train side by side, one thread per core)",
         result.seconds
     );
     println!("{}", result.reading());

@@ -276,14 +276,20 @@ impl Architecture {
     }
 
     /// The torchvision name of this exact architecture (ignoring the class count), if it is one.
+    /// How the weights start is not part of the architecture: a ResNet-18 whose branches start
+    /// at zero is still torchvision's ResNet-18 once trained.
     pub fn torchvision_name(&self) -> Option<&'static str> {
+        let mut shape = self.clone();
+        if let Architecture::ResNet(config) = &mut shape {
+            config.zero_init_residual = false;
+        }
         let names = TORCHVISION_RESNETS
             .iter()
             .map(|p| p.0)
             .chain(TORCHVISION_DENSENETS.iter().map(|p| p.0));
         names
             .into_iter()
-            .find(|name| Architecture::preset(name, self.num_classes()).as_ref() == Some(self))
+            .find(|name| Architecture::preset(name, self.num_classes()).as_ref() == Some(&shape))
     }
 
     /// A short human description, e.g. "ResNet (Bottleneck, blocks [3, 4, 6, 3])".
@@ -522,5 +528,18 @@ mod tests {
         assert!(crate::model::inspect(&arch, 32).is_ok());
         let dense = Architecture::preset("densenet121", 10).unwrap();
         assert!(crate::model::inspect(&dense, 16).is_err());
+    }
+
+    #[test]
+    fn starting_the_branches_at_zero_keeps_the_torchvision_name() {
+        let mut arch = Architecture::preset("resnet18", 10).unwrap();
+        if let Architecture::ResNet(config) = &mut arch {
+            config.zero_init_residual = true;
+        }
+        assert_eq!(arch.torchvision_name(), Some("resnet18"));
+        if let Architecture::ResNet(config) = &mut arch {
+            config.skip_connections = false;
+        }
+        assert_eq!(arch.torchvision_name(), None);
     }
 }

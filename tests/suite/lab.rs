@@ -280,3 +280,30 @@ fn zero_init_residual_starts_each_block_as_the_identity() {
         }
     }
 }
+
+/// A net whose loss diverges fails the experiment with its reason, and the nets training beside
+/// it stop instead of running to the end.
+#[test]
+fn a_diverging_net_fails_the_degradation_experiment_and_stops_the_others() {
+    let device = cpu_device("test").device;
+    let data = LabData::load(&sample_dataset(), 8).unwrap();
+    let settings = DegradationSettings {
+        depths: [20, 32],
+        image_size: 8,
+        epochs: 40,
+        batch_size: 64,
+        learning_rate: 1e38,
+        seed: 3,
+        zero_init_residual: true,
+    };
+    let reported = std::sync::atomic::AtomicUsize::new(0);
+    let error = degradation::run(&data, &settings, &device, &|_, _| {
+        reported.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap_err();
+    assert!(error.contains("diverged"), "{error}");
+    assert!(
+        reported.into_inner() < 4 * settings.epochs,
+        "the experiment stopped early"
+    );
+}

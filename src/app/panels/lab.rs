@@ -227,6 +227,15 @@ fn degradation_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                     None => curves.push((name.clone(), vec![point.clone()])),
                 }
             }
+            // The result's order (plain before residual, shallow before deep), whichever net
+            // reported first, so the legend's colours do not change when the run ends.
+            curves.sort_by_key(|(name, _)| {
+                let depth = name.trim_start_matches(char::is_alphabetic);
+                (
+                    name.starts_with("resnet"),
+                    depth.parse::<usize>().unwrap_or(0),
+                )
+            });
             curves
         }
     };
@@ -504,10 +513,15 @@ fn growth_ui(app: &mut SkiplaneApp, ui: &mut egui::Ui) {
                 ui.end_row();
             }
         });
-    ui.small(
-        "Top-1: torchvision's published figures. Training memory: the process's peak above what was \
-         in use before, each network measured in its own process. \"recomputing\": the memory-efficient \
-         option, memory-bound operations recomputed in the backward pass instead of kept.",
-    );
+    ui.small(format!(
+        "Top-1: torchvision's published figures. Training memory: the peak above what was in use \
+         before, {}. \"recomputing\": the memory-efficient option, what Burn classes as memory-bound \
+         recomputed in the backward pass instead of kept.",
+        if result.memory_in_own_processes {
+            "each network measured in its own process"
+        } else {
+            "measured one after the other in this process (the later figure can be too low)"
+        }
+    ));
     ui.label(result.reading());
 }

@@ -78,14 +78,4 @@ pub fn photo_menu(
     action
 }
 
-/// Bytes as MiB/GiB.
-pub fn human_bytes(bytes: u64) -> String {
-    let mib = bytes as f64 / (1024.0 * 1024.0);
-    if mib >= 1024.0 {
-        format!("{:.2} GiB", mib / 1024.0)
-    } else {
-        format!("{mib:.0} MiB")
-    }
-}
-
-pub use crate::units::group_digits;
+pub use crate::units::{group_digits, human_bytes};
