@@ -199,8 +199,9 @@ fn train_curve(
 /// The four curves and whether the paper's outcome held. The nets train side by side, one thread
 /// per core (up to four): training one of these small nets kept only one of two cores busy on
 /// Burn's CPU backend here, so two at a time about halve the wall time (measured with the
-/// defaults: the nets' own times add up to 246 s, the experiment took 124 s). `on_epoch` hears every finished epoch, from whichever net
-/// finished it. If a net fails, the others stop at their next batch and its error is returned.
+/// defaults: the nets' own times add up to 246 s, the experiment took 124 s). `on_epoch` hears
+/// every finished epoch, from whichever net finished it. If a net fails, the others stop at their
+/// next batch and its error is returned.
 pub fn run(
     data: &LabData,
     settings: &DegradationSettings,
